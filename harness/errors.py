@@ -1,0 +1,76 @@
+"""User-facing error types.
+
+Why a class per failure: the CLI turns each into one red line and an exit code, so a user mistake never
+shows a traceback, and tests can assert *which* failure happened rather than parsing messages.
+"""
+
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """Base class: a failure the user can act on. ``exit_code`` is what the CLI exits with."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:  # one line, always
+        return " ".join(self.message.split())
+
+
+class InvalidArchError(HarnessError):
+    """An arch string that does not belong to the search space."""
+
+    exit_code = 2
+
+
+class UnknownNameError(HarnessError):
+    """A benchmark, space, kind, run or submission name that is not known."""
+
+    exit_code = 2
+
+
+class BadPathError(HarnessError):
+    """A path that is missing or of the wrong type."""
+
+    exit_code = 2
+
+
+class DataError(HarnessError):
+    """Data that is missing, corrupt or fails its checksum."""
+
+    exit_code = 3
+
+
+class GroundTruthError(HarnessError):
+    """A ground-truth file that is missing, corrupt or inconsistent."""
+
+    exit_code = 3
+
+
+class ManifestError(HarnessError):
+    """A submission.toml that is missing, malformed or names something unknown."""
+
+    exit_code = 4
+
+
+class SubmissionError(HarnessError):
+    """A submission whose content is unusable (bad predictions, bad checkpoint, failing trainer)."""
+
+    exit_code = 5
+
+
+class BudgetExceededError(SubmissionError):
+    """A trainer that ran past its wall-clock or memory budget."""
+
+
+class SandboxViolationError(SubmissionError):
+    """A trainer that tried something the sandbox forbids."""
+
+
+class StoreError(HarnessError):
+    """The results store could not be read or written."""
+
+    exit_code = 6

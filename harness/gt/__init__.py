@@ -1,0 +1,1 @@
+"""Standalone ground truth: the GT file format, recipes and the resumable builder."""
