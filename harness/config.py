@@ -10,6 +10,7 @@ from pathlib import Path
 
 DATA_DIR_ENV = "NAS_HARNESS_DATA"
 STORE_ENV = "NAS_HARNESS_STORE"
+BENCHMARK_DIRS_ENV = "NAS_HARNESS_BENCHMARK_DIRS"
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -63,9 +64,10 @@ class Benchmark:
         return get_space(self.space_name, **self.space_kwargs)
 
     def resolve(self, path: str, *, user_data: bool) -> Path:
-        """A spec path: relative to the package for embedded files, to the user's data dir for supplied ones."""
+        """A spec path: relative to the spec's folder for embedded files, to the user's data dir for supplied ones."""
         if not user_data:
-            return PACKAGE_DIR / path
+            base = self.spec_path.parent if self.spec_path is not None else SPECS_DIR
+            return (base / path).resolve()
         base = config.data_dir()
         if base is None:
             raise BadPathError(
@@ -126,15 +128,30 @@ def _parse_spec(path: Path) -> Benchmark:
         raise UnknownNameError(f"benchmark spec {path} is malformed: {exc}") from None
 
 
-_CACHE: dict[str, Benchmark] = {}
+_CACHE: dict[tuple[str, ...], dict[str, Benchmark]] = {}
+
+
+def spec_dirs() -> list[Path]:
+    """The packaged specs plus any folders in ``$NAS_HARNESS_BENCHMARK_DIRS`` (os.pathsep-separated).
+
+    Why extra folders: a challenge host defines private benchmarks (their own data, arch set and GT) without
+    touching the package; tests use the same door for tiny benchmarks.
+    """
+    extra = [Path(p).expanduser() for p in os.environ.get(config.BENCHMARK_DIRS_ENV, "").split(os.pathsep) if p]
+    return [SPECS_DIR, *extra]
 
 
 def _all_specs() -> dict[str, Benchmark]:
-    if not _CACHE:
-        for path in sorted(SPECS_DIR.glob("*.toml")):
-            bench = _parse_spec(path)
-            _CACHE[bench.name] = bench
-    return _CACHE
+    dirs = spec_dirs()
+    key = tuple(str(d) for d in dirs)
+    if key not in _CACHE:
+        found: dict[str, Benchmark] = {}
+        for folder in dirs:
+            for path in sorted(folder.glob("*.toml")):
+                bench = _parse_spec(path)
+                found[bench.name] = bench
+        _CACHE[key] = found
+    return _CACHE[key]
 
 
 def benchmark_names() -> list[str]:

@@ -54,19 +54,19 @@ def _cached(key: tuple[str, str, Any], make: Callable[[], Any]) -> Any:
 
 def load_data(bench: "Benchmark") -> DataSplits:
     fn = _loader(DATA_LOADERS, "data", bench, bench.data)
-    return _cached((bench.name, "data", None), lambda: fn(bench))
+    return _cached((str(bench.spec_path), "data", None), lambda: fn(bench))
 
 
 def load_archset(bench: "Benchmark") -> list[str]:
     fn = _loader(ARCHSET_LOADERS, "archset", bench, bench.archset)
     path = bench.resolve(bench.archset["file"], user_data=bool(bench.archset.get("user_data"))) if "file" in bench.archset else None
-    return _cached((bench.name, "archset", _mtime(path)), lambda: fn(bench))
+    return _cached((str(bench.spec_path), "archset", _mtime(path)), lambda: fn(bench))
 
 
 def load_gt(bench: "Benchmark") -> GroundTruth:
     fn = _loader(GT_LOADERS, "gt", bench, bench.gt)
     path = bench.resolve(bench.gt["file"], user_data=bool(bench.gt.get("user_data"))) if "file" in bench.gt else None
-    return _cached((bench.name, "gt", _mtime(path)), lambda: fn(bench))
+    return _cached((str(bench.spec_path), "gt", _mtime(path)), lambda: fn(bench))
 
 
 def clear_cache() -> None:
@@ -191,3 +191,5 @@ def _gt_cvpr21(bench: "Benchmark") -> GroundTruth:
 
 
 GT_LOADERS["cvpr21-json"] = _gt_cvpr21
+
+import harness.benchmarks.nb201_sources  # noqa: F401,E402  (registers the cifar/imagenet16/nb201 kinds)

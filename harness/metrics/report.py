@@ -1,0 +1,260 @@
+"""What a scoring run stores: values with CIs, the #params baseline, the GT noise ceiling; leaderboard order."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from harness.errors import UnknownNameError
+from harness.metrics._core import ArrayLike, as_vector
+from harness.metrics._engine import point_values
+from harness.metrics.point import METRICS, compute_metrics, prepare, resolve_names
+from harness.metrics.resampling import _check_level, _percentile, resample_values
+
+MAX_HALF_SPLITS = 20
+
+
+# ------------------------------------------------------------------------------------------ noise ceiling
+def _as_acc_matrix(acc: ArrayLike) -> np.ndarray:
+    a = np.asarray(acc, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2:
+        raise ValueError(f"acc must be (n_archs, n_seeds), got shape {a.shape}")
+    if not np.isfinite(a).all():
+        bad = np.flatnonzero(~np.isfinite(a).all(axis=1))
+        raise ValueError(
+            f"acc has non-finite values (untrained seeds?) in {bad.size} arch row(s), first at {bad[:5].tolist()}; "
+            "pass complete archs only"
+        )
+    return a
+
+
+def half_splits(n_seeds: int, max_splits: int = MAX_HALF_SPLITS, seed: int = 0) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Balanced splits of the seeds into two halves (sizes ⌊S/2⌋ and ⌈S/2⌉), each unordered split once.
+
+    All of them when there are at most ``max_splits``, else ``max_splits`` drawn without replacement with
+    ``default_rng(seed)``. Two seeds: the single split ((0,), (1,)).
+    """
+    seeds = tuple(range(n_seeds))
+    h = n_seeds // 2
+    if n_seeds % 2 == 0:  # fix seed 0 in the first half so each unordered split appears once
+        combos = [(0, *rest) for rest in itertools.combinations(seeds[1:], h - 1)]
+    else:
+        combos = list(itertools.combinations(seeds, h))
+    if len(combos) > max_splits:
+        pick = np.sort(np.random.default_rng(seed).choice(len(combos), size=max_splits, replace=False))
+        combos = [combos[i] for i in pick]
+    return [(a, tuple(s for s in seeds if s not in a)) for a in combos]
+
+
+def noise_ceiling(
+    acc: ArrayLike, params: ArrayLike | None = None, names: Iterable[str] | str | None = None, seed: int = 0
+) -> dict[str, float | None]:
+    """What the GT agrees with itself: each metric between two halves of the seeds.
+
+    For a balanced split of the S seeds into halves A and B, pred = mean accuracy over the seeds of A and
+    truth = mean over B; the metric is averaged over both orientations (A→B and B→A: the top-K, regret and
+    complexity metrics are not symmetric) and over all half-splits, or ``MAX_HALF_SPLITS`` (20) random ones when
+    there are more (seeded). With 2 seeds this is seed 0 vs seed 1, both ways.
+
+    With one seed column the noise of the GT is unknown and every value is None — never invented.
+
+    Interpretation: a perfect estimator of the *expected* standalone accuracy would score about this much
+    against a half-seed mean; against the full S-seed mean it can score somewhat more (for Pearson's r the
+    Spearman–Brown formula 2r/(1+r) gives the reliability of the full mean). So the ceiling is a conservative
+    reference for "no submission can be expected to beat this by much", not a hard bound.
+    """
+    names = resolve_names(names)
+    a = _as_acc_matrix(acc)
+    if a.shape[1] < 2:
+        return {m: None for m in names}
+    if a.shape[0] < 3:
+        raise ValueError(f"need at least 3 archs to compute metrics, got {a.shape[0]}")
+    total = dict.fromkeys(names, 0.0)
+    count = 0
+    for first, second in half_splits(a.shape[1], MAX_HALF_SPLITS, seed):
+        ma, mb = a[:, list(first)].mean(axis=1), a[:, list(second)].mean(axis=1)
+        for p, t in ((ma, mb), (mb, ma)):
+            vals = compute_metrics(p, t, params, names)
+            for m in names:
+                total[m] += vals[m]
+            count += 1
+    return {m: total[m] / count for m in names}
+
+
+# ------------------------------------------------------------------------------------------ report
+@dataclass(frozen=True)
+class Estimate:
+    """A point value with its bootstrap interval (None when no bootstrap was run)."""
+
+    value: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | float) -> Estimate:
+        if not isinstance(d, Mapping):
+            return cls(float(d))
+        return cls(_num(d.get("value")), _num(d.get("ci_low")), _num(d.get("ci_high")))  # type: ignore[arg-type]
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None else float(x)
+
+
+@dataclass
+class MetricReport:
+    """Everything a scoring run stores about one GT split. JSON shape of :meth:`to_dict`::
+
+        {"n": int, "n_seeds": int, "n_boot": int, "level": float, "seed": int,
+         "metrics":  {name: {"value": float, "ci_low": float|None, "ci_high": float|None}},
+         "baseline": {name: {"value": ..., "ci_low": ..., "ci_high": ...}},   # the #params proxy
+         "noise_ceiling": {name: float|None}}                                 # None: one seed column
+    """
+
+    n: int
+    metrics: dict[str, Estimate]
+    baseline: dict[str, Estimate]
+    noise_ceiling: dict[str, float | None]
+    n_seeds: int = 1
+    n_boot: int = 0
+    level: float = 0.95
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def value(self, name: str) -> float:
+        return self.metrics[name].value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": int(self.n),
+            "n_seeds": int(self.n_seeds),
+            "n_boot": int(self.n_boot),
+            "level": float(self.level),
+            "seed": int(self.seed),
+            "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
+            "baseline": {k: v.to_dict() for k, v in self.baseline.items()},
+            "noise_ceiling": {k: (None if v is None else float(v)) for k, v in self.noise_ceiling.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> MetricReport:
+        return cls(
+            n=int(d["n"]),
+            metrics={k: Estimate.from_dict(v) for k, v in d.get("metrics", {}).items()},
+            baseline={k: Estimate.from_dict(v) for k, v in d.get("baseline", {}).items()},
+            noise_ceiling={k: _num(v) for k, v in d.get("noise_ceiling", {}).items()},
+            n_seeds=int(d.get("n_seeds", 1)),
+            n_boot=int(d.get("n_boot", 0)),
+            level=float(d.get("level", 0.95)),
+            seed=int(d.get("seed", 0)),
+        )
+
+
+def evaluate_predictions(
+    pred: ArrayLike,
+    acc: ArrayLike,
+    params: ArrayLike,
+    *,
+    names: Iterable[str] | str | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    baseline_ci: bool = True,
+) -> MetricReport:
+    """Values, bootstrap CIs, #params baseline (with CIs on the same resamples) and noise ceiling.
+
+    ``acc``: standalone accuracies (n, seeds) — or (n,) for one seed — of the same archs as ``pred``; truth is
+    the seed mean. ``n_boot=0`` skips the bootstrap (CIs None). ``baseline_ci=False`` skips the baseline's CIs.
+    """
+    _check_level(level)
+    names = resolve_names(names)
+    a = _as_acc_matrix(acc)
+    truth = a.mean(axis=1)
+    p_vec = as_vector(pred, "pred")
+    if p_vec.size != a.shape[0]:
+        raise ValueError(f"pred has {p_vec.size} values but acc has {a.shape[0]} rows; they must describe the same archs")
+    prep = prepare(p_vec, truth, params, names)
+    base = prepare(np.asarray(params, dtype=np.float64), truth, params, names)
+    values = point_values(prep, names)
+    base_values = point_values(base, names)
+    ci: dict[str, tuple[float | None, float | None]] = {m: (None, None) for m in names}
+    base_ci = dict(ci)
+    if n_boot > 0:
+        preps = [prep, base] if baseline_ci else [prep]
+        boot = resample_values(preps, names, n_boot, seed)
+        ci = {m: _percentile(boot[0][m], level) for m in names}
+        if baseline_ci:
+            base_ci = {m: _percentile(boot[1][m], level) for m in names}
+    return MetricReport(
+        n=prep.n,
+        metrics={m: Estimate(values[m], *ci[m]) for m in names},
+        baseline={m: Estimate(base_values[m], *base_ci[m]) for m in names},
+        noise_ceiling=noise_ceiling(a, params, names, seed=seed),
+        n_seeds=int(a.shape[1]),
+        n_boot=int(n_boot),
+        level=level,
+        seed=seed,
+    )
+
+
+# ------------------------------------------------------------------------------------------ leaderboard order
+PRIMARY_METRICS: tuple[str, ...] = (
+    "kendall_tau",
+    "spearman",
+    "pearson",
+    "sparse_kendall_tau",
+    "p_at_top_5",
+    "p_at_top_10",
+    "top1_regret",
+)
+"""Metrics a benchmark may declare primary (directional summary metrics)."""
+
+TIE_BREAKS: tuple[str, ...] = (
+    "kendall_tau",
+    "spearman",
+    "pearson",
+    "p_at_top_5",
+    "p_at_top_10",
+    "top1_regret",
+    "sparse_kendall_tau",
+)
+"""Tie-break order after the primary metric (the primary is skipped where it appears)."""
+
+
+def rank_key(report_dict: Mapping[str, Any], primary: str) -> tuple[float, ...]:
+    """Sort key (ascending = better first) of a run: the primary metric, then :data:`TIE_BREAKS`.
+
+    ``report_dict`` is :meth:`MetricReport.to_dict` output (or a flat ``{name: value}`` /
+    ``{name: {"value": …}}`` mapping). Each component is −value for higher-is-better metrics and value for
+    lower-is-better ones; a missing, None or NaN value sorts last (+inf). Callers append the run's creation time
+    to break remaining ties in favour of the earlier run.
+    """
+    if primary not in METRICS:
+        raise UnknownNameError(f"unknown primary metric {primary!r}; known: {', '.join(METRICS)}")
+    if METRICS[primary].higher_is_better is None:
+        raise ValueError(f"{primary!r} has no better direction and cannot rank a leaderboard; use one of {PRIMARY_METRICS}")
+    metrics = report_dict.get("metrics", report_dict) if isinstance(report_dict, Mapping) else {}
+    key: list[float] = []
+    for name in (primary, *(m for m in TIE_BREAKS if m != primary)):
+        raw = metrics.get(name) if isinstance(metrics, Mapping) else None
+        if isinstance(raw, Mapping):
+            raw = raw.get("value")
+        try:
+            v = float(raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            v = math.nan
+        if not math.isfinite(v):
+            key.append(math.inf)
+        else:
+            key.append(-v if METRICS[name].higher_is_better else v)
+    return tuple(key)
