@@ -15,6 +15,7 @@ from harness.spaces.resnet20_width import ResNet20WidthSpace
 _FACTORIES: dict[str, Callable[..., SearchSpace]] = {
     "resnet20-width-1d": lambda **kw: ResNet20WidthSpace(dims=1, **kw),
     "resnet20-width-2d": lambda **kw: ResNet20WidthSpace(dims=2, **kw),
+    "nb201": lambda **kw: __import__("harness.spaces.nb201", fromlist=["NB201Space"]).NB201Space(**kw),
 }
 
 
