@@ -61,7 +61,7 @@ def metrics_payload(bench: Benchmark, pred: np.ndarray, gt: GroundTruth, *, n_bo
 def _predict(sub: Any, bench: Benchmark, archs: list[str], opts: ScoreOptions, timings: dict[str, float]) -> np.ndarray:
     """One score per arch of the arch set, by the submission's kind."""
     from harness.evaluation import evaluate
-    from harness.submission import load_checkpoint, read_predictions, run_trainer
+    from harness.submission import SubnetModuleHandle, load_checkpoint, read_predictions, run_trainer
 
     if sub.kind == "predictions":
         t0 = time.perf_counter()
@@ -84,7 +84,14 @@ def _predict(sub: Any, bench: Benchmark, archs: list[str], opts: ScoreOptions, t
         model = run_trainer(sub, bench, budget=budget, device=opts.device, seed=opts.seed, progress=progress)
         timings["train_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    pred = evaluate(model, bench, archs, evaluator=opts.evaluator, device=opts.device, progress=opts.progress)
+    if isinstance(model, SubnetModuleHandle):
+        # A submission's own module class: evaluated inside the sandbox, never unpickled here.
+        try:
+            pred = model.evaluate(bench, archs, device=opts.device, seed=opts.seed)
+        finally:
+            model.close()
+    else:
+        pred = evaluate(model, bench, archs, evaluator=opts.evaluator, device=opts.device, progress=opts.progress)
     timings["eval_s"] = time.perf_counter() - t0
     return np.asarray(pred, dtype=np.float64)
 

@@ -128,3 +128,41 @@ def split_dev_test(n: int, test_fraction: float, seed: int) -> dict[str, np.ndar
     perm = np.random.default_rng(seed).permutation(n)
     n_test = int(round(n * test_fraction))
     return {"test": np.sort(perm[:n_test]), "dev": np.sort(perm[n_test:])}
+
+
+def write_gt(
+    path: str | Path,
+    *,
+    archs: list[str],
+    acc: np.ndarray,
+    params: np.ndarray,
+    flops: np.ndarray,
+    splits: dict[str, np.ndarray],
+    archset_index: np.ndarray | None,
+    attrs: dict[str, Any],
+) -> None:
+    """Write a GT file atomically (temporary file, fsync, rename).
+
+    Why atomic rewrites instead of in-place HDF5 updates: a build killed at any instant (SIGKILL included) then
+    leaves either the previous complete file or the new one, never a half-written HDF5. The files are small
+    (thousands of floats), so rewriting after every finished result costs milliseconds.
+    """
+    import os
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with h5py.File(tmp, "w") as f:
+        f.create_dataset("archs", data=np.asarray(archs, dtype=object), dtype=h5py.string_dtype())
+        f.create_dataset("acc", data=np.asarray(acc, dtype=np.float64))
+        f.create_dataset("params", data=np.asarray(params, dtype=np.int64))
+        f.create_dataset("flops", data=np.asarray(flops, dtype=np.int64))
+        if archset_index is not None:
+            f.create_dataset("archset_index", data=np.asarray(archset_index, dtype=np.int64))
+        for name, idx in splits.items():
+            f.create_dataset(f"splits/{name}", data=np.asarray(idx, dtype=np.int64))
+        for key, value in attrs.items():
+            f.attrs[key] = json.dumps(value) if isinstance(value, (dict, list)) else value
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

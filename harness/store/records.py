@@ -1,0 +1,125 @@
+"""The in-memory form of one run row.
+
+Why a plain dataclass with the JSON columns already decoded: the CLI, the scoring code and the Streamlit app
+all read runs, and none of them should know the SQLite layout or parse JSON themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+STATUSES = ("running", "ok", "failed")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One scoring run as the store holds it.
+
+    ``metrics`` is what scoring stored: ``{"primary_metric": name, "splits": {"dev": REPORT, "test": REPORT}}``
+    with REPORT = :meth:`harness.metrics.MetricReport.to_dict` (empty for runs that did not finish).
+    ``created`` / ``finished`` are ISO-8601 UTC strings; ``created_ns`` orders runs exactly ("earlier run first").
+    """
+
+    run_id: str
+    benchmark: str
+    submission: str
+    kind: str
+    status: str
+    created: str
+    finished: str | None
+    timings: dict[str, float]
+    metrics: dict[str, Any]
+    harness_version: str
+    gt_hash: str
+    submission_hash: str
+    error: str | None
+    manifest: dict[str, Any]
+    description: str
+    is_baseline: bool
+    pid: int | None
+    host: str = ""
+    created_ns: int = 0
+    predictions_hash: str | None = None
+    rescored: str | None = None
+
+    # ------------------------------------------------------------------ metric access
+    @property
+    def primary_metric(self) -> str | None:
+        """The metric the run's benchmark ranks by, as recorded when it was scored."""
+        return self.metrics.get("primary_metric")
+
+    def report(self, split: str = "dev") -> dict[str, Any]:
+        """The stored metric report of one GT split (``{}`` when absent)."""
+        splits = self.metrics.get("splits") or {}
+        rep = splits.get(split) if isinstance(splits, dict) else None
+        return rep if isinstance(rep, dict) else {}
+
+    def metric(self, name: str, split: str = "dev") -> float | None:
+        """A metric's point value on ``split``, or None when it was not computed (or is not finite)."""
+        entry = (self.report(split).get("metrics") or {}).get(name)
+        value = entry.get("value") if isinstance(entry, dict) else entry
+        try:
+            v = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return v if math.isfinite(v) else None
+
+    def without_splits(self, keep: tuple[str, ...]) -> RunRecord:
+        """A copy whose metrics hold only the GT splits in ``keep`` (the public app drops the hidden one).
+
+        Fail-closed: only ``primary_metric`` and the kept splits survive, so a key added to the metrics layout
+        later cannot carry hidden-split numbers into the public view unnoticed.
+        """
+        splits = self.metrics.get("splits") or {}
+        metrics: dict[str, Any] = {"splits": {k: v for k, v in splits.items() if k in keep}}
+        if "primary_metric" in self.metrics:
+            metrics["primary_metric"] = self.metrics["primary_metric"]
+        return replace(self, metrics=metrics)
+
+
+def _json(text: str | None, default: Any) -> Any:
+    if not text:
+        return default
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return default
+
+
+COLUMNS: tuple[str, ...] = (
+    "run_id", "benchmark", "submission", "kind", "status", "created", "created_ns", "finished", "timings",
+    "metrics", "harness_version", "gt_hash", "submission_hash", "error", "manifest", "description",
+    "is_baseline", "pid", "host", "predictions_hash", "rescored",
+)
+SELECT_COLUMNS = ", ".join(COLUMNS)
+
+
+def record_from_row(row: tuple[Any, ...]) -> RunRecord:
+    """Build a RunRecord from a row selected with :data:`SELECT_COLUMNS`."""
+    d = dict(zip(COLUMNS, row, strict=True))
+    return RunRecord(
+        run_id=d["run_id"],
+        benchmark=d["benchmark"],
+        submission=d["submission"],
+        kind=d["kind"],
+        status=d["status"],
+        created=d["created"],
+        finished=d["finished"],
+        timings=_json(d["timings"], {}),
+        metrics=_json(d["metrics"], {}),
+        harness_version=d["harness_version"] or "",
+        gt_hash=d["gt_hash"] or "",
+        submission_hash=d["submission_hash"] or "",
+        error=d["error"],
+        manifest=_json(d["manifest"], {}),
+        description=d["description"] or "",
+        is_baseline=bool(d["is_baseline"]),
+        pid=d["pid"],
+        host=d["host"] or "",
+        created_ns=int(d["created_ns"] or 0),
+        predictions_hash=d["predictions_hash"],
+        rescored=d["rescored"],
+    )

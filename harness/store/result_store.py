@@ -1,0 +1,391 @@
+"""The results store: a SQLite index of runs (the leaderboard rows) plus one predictions HDF5 per run.
+
+Why this split: the rows are small and queried constantly (leaderboards, the app, ``show``); the predictions
+(50,000 scores per run) are large, written once and read only to rescore, compare or plot one run.
+
+Invariants, kept under concurrent writers and SIGKILL at any instant:
+
+* a run is ``running`` from :meth:`ResultStore.create_run` until it becomes ``ok`` or ``failed``;
+* a run is ``ok`` only if its predictions file is complete: the file is renamed into place *before* the one
+  transaction that sets status, metrics and timings, so readers never see an ``ok`` row without its file;
+* a ``running`` row whose process died, and any predictions file without an ``ok`` (or live ``running``) row,
+  are cleaned up by :meth:`ResultStore.reap`, which every CLI command that reads the store calls first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.errors import StoreError
+from harness.store import liveness
+from harness.store import predictions as pred_files
+from harness.store.records import SELECT_COLUMNS, RunRecord, record_from_row
+from harness.store.schema import DB_NAME, check_version, connect_ro, connect_rw, ensure_schema
+
+INTERRUPTED = "interrupted: the scoring process died"
+FOREIGN_HOST_LIMIT_S = 24 * 3600.0
+MAX_ERROR_CHARS = 500
+_SPLITS = ("dev", "test")
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_run_id(ns: int) -> str:
+    """``YYMMDD-HHMMSS-xxxx`` (UTC, 4 random hex digits): short, readable, sorts by start second."""
+    return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def one_line(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """Collapse whitespace and cap the length: errors are shown in one table cell or one red line."""
+    flat = " ".join(str(text).split()) or "failed (no reason given)"
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: numpy scalars/arrays to Python, NaN/inf to None (strict JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _clean(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(_clean(value), allow_nan=False, separators=(",", ":"))
+
+
+def _primary_values(metrics: dict[str, Any]) -> tuple[str | None, float | None, float | None]:
+    primary = metrics.get("primary_metric")
+    out: list[float | None] = []
+    for split in _SPLITS:
+        entry = (((metrics.get("splits") or {}).get(split) or {}).get("metrics") or {}).get(primary or "")
+        value = entry.get("value") if isinstance(entry, dict) else entry
+        out.append(float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None)
+    return primary, out[0], out[1]
+
+
+class ResultStore:
+    """Runs of one results folder: ``runs.sqlite`` (WAL) and ``predictions/<run_id>.h5``.
+
+    ``read_only=True`` opens the database with a ``mode=ro`` URI and never creates anything: the Streamlit
+    app uses it so that a bug there cannot damage results. A missing store then raises StoreError.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, read_only: bool = False, foreign_host_limit_s: float = FOREIGN_HOST_LIMIT_S) -> None:
+        self.root = Path(root)
+        self.read_only = read_only
+        self.foreign_host_limit_s = foreign_host_limit_s
+        self.db_path = self.root / DB_NAME
+        self.predictions_dir = self.root / "predictions"
+        self._local = threading.local()
+        if read_only:
+            if not self.db_path.is_file():
+                raise StoreError(f"no results store at {self.root}: score a submission first")
+            with self._connect() as con:
+                check_version(con, self.db_path)
+            return
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"results store path {self.root} is a file, not a folder")
+        try:
+            self.predictions_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create results store at {self.root}: {exc.strerror or exc}") from None
+        with self._connect() as con:
+            ensure_schema(con, self.db_path)
+
+    @staticmethod
+    def exists(root: str | os.PathLike[str]) -> bool:
+        """Whether ``root`` holds a results database (without creating one)."""
+        return (Path(root) / DB_NAME).is_file()
+
+    # ------------------------------------------------------------------ connections
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """This process's and thread's connection, opened on first use.
+
+        Why cached: closing the last connection to a WAL database checkpoints and fsyncs (~10 ms), which would
+        be paid by every call. Keyed by pid (a forked child must not share its parent's handle) and held per
+        thread (the app serves sessions from several threads).
+        """
+        cached = getattr(self._local, "con", None)
+        if cached is None or cached[0] != os.getpid():
+            con = connect_ro(self.db_path) if self.read_only else connect_rw(self.db_path)
+            self._local.con = cached = (os.getpid(), con)
+        try:
+            yield cached[1]
+        except sqlite3.IntegrityError:
+            raise  # a duplicate run id: create_run draws another
+        except sqlite3.Error as exc:
+            self._drop_connection()
+            raise StoreError(f"results database {self.db_path}: {exc}") from None
+
+    def _drop_connection(self) -> None:
+        cached = getattr(self._local, "con", None)
+        self._local.con = None
+        if cached is not None and cached[0] == os.getpid():
+            with contextlib.suppress(sqlite3.Error):
+                cached[1].close()
+
+    def close(self) -> None:
+        """Close this thread's connection (optional: it is closed when the thread or process ends)."""
+        self._drop_connection()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction that takes the write lock up front (waits up to the busy timeout)."""
+        if self.read_only:
+            raise StoreError(f"results store {self.root} is open read-only")
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def _select(self, where: str = "", args: Sequence[Any] = (), order: str = "created_ns, run_id") -> list[RunRecord]:
+        sql = f"SELECT {SELECT_COLUMNS} FROM runs {('WHERE ' + where) if where else ''} ORDER BY {order}"
+        with self._connect() as con:
+            rows = con.execute(sql, tuple(args)).fetchall()
+        return [record_from_row(r) for r in rows]
+
+    def prediction_path(self, run_id: str) -> Path:
+        return self.predictions_dir / f"{run_id}.h5"
+
+    # ------------------------------------------------------------------ writing
+    def create_run(
+        self,
+        *,
+        benchmark: str,
+        submission: str,
+        kind: str,
+        submission_hash: str,
+        harness_version: str,
+        gt_hash: str,
+        manifest: dict[str, Any],
+        description: str = "",
+        is_baseline: bool = False,
+    ) -> str:
+        """Record a run that starts now (status "running", this pid and host); returns its id."""
+        pid = os.getpid()
+        for _ in range(20):
+            now = time.time_ns()
+            run_id = new_run_id(now)
+            try:
+                with self._write() as con:
+                    con.execute(
+                        "INSERT INTO runs (run_id, benchmark, submission, kind, status, created, created_ns, updated_ns,"
+                        " pid, pid_start, host, harness_version, gt_hash, submission_hash, manifest, description,"
+                        " is_baseline, timings, metrics) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', '{}')",
+                        (
+                            run_id, benchmark, submission, kind, _iso(now), now, now, pid, liveness.process_start(pid),
+                            liveness.host_name(), harness_version, gt_hash, submission_hash, _dumps(manifest or {}),
+                            description or "", int(bool(is_baseline)),
+                        ),
+                    )
+                return run_id
+            except sqlite3.IntegrityError:
+                continue  # same second and same 4 random digits: draw again
+        raise StoreError("could not allocate a unique run id; is the clock stuck?")
+
+    def complete_run(
+        self, run_id: str, *, archs: Sequence[str], predictions: np.ndarray, metrics: dict[str, Any], timings: dict[str, float]
+    ) -> None:
+        """Store a finished run: predictions file first (atomic rename), then status/metrics in one transaction."""
+        found = self._select("run_id = ?", (run_id,))
+        if not found:
+            raise StoreError(f"unknown run {run_id}")
+        rec = found[0]
+        if rec.status != "running":
+            raise StoreError(f"run {run_id} has status {rec.status}; only a running run can be completed")
+        path = self.prediction_path(run_id)
+        digest = pred_files.write_atomic(
+            path, archs=list(archs), scores=predictions_array(predictions), attrs={"run_id": run_id, "benchmark": rec.benchmark}
+        )
+        primary, dev_value, test_value = _primary_values(metrics)
+        now = time.time_ns()
+        try:
+            with self._write() as con:
+                cur = con.execute(
+                    "UPDATE runs SET status = 'ok', metrics = ?, primary_metric = ?, dev_primary = ?, test_primary = ?,"
+                    " timings = ?, finished = ?, updated_ns = ?, predictions_hash = ?, error = NULL"
+                    " WHERE run_id = ? AND status = 'running'",
+                    (_dumps(metrics), primary, dev_value, test_value, _dumps(timings or {}), _iso(now), now, digest, run_id),
+                )
+                if cur.rowcount != 1:
+                    raise StoreError(f"run {run_id} stopped being 'running' while its results were written; not stored")
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+
+    def fail_run(self, run_id: str, error: str, timings: dict[str, float] | None = None) -> None:
+        """Mark a run failed with a one-line reason (and its timings so far); removes any predictions file."""
+        now = time.time_ns()
+        with self._write() as con:
+            row = con.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"unknown run {run_id}")
+            if row[0] == "ok":
+                raise StoreError(f"run {run_id} already completed; it cannot be marked failed")
+            con.execute(
+                "UPDATE runs SET status = 'failed', error = ?, timings = COALESCE(?, timings), finished = ?, updated_ns = ?"
+                " WHERE run_id = ?",
+                (one_line(error), None if timings is None else _dumps(timings), _iso(now), now, run_id),
+            )
+        self.prediction_path(run_id).unlink(missing_ok=True)
+
+    def update_metrics(self, run_id: str, metrics: dict[str, Any], gt_hash: str) -> None:
+        """Replace a completed run's metrics (``rescore`` against a new GT) in one transaction."""
+        primary, dev_value, test_value = _primary_values(metrics)
+        now = time.time_ns()
+        with self._write() as con:
+            row = con.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"unknown run {run_id}")
+            if row[0] != "ok":
+                raise StoreError(f"run {run_id} has status {row[0]}; only completed runs can be rescored")
+            con.execute(
+                "UPDATE runs SET metrics = ?, primary_metric = ?, dev_primary = ?, test_primary = ?, gt_hash = ?,"
+                " rescored = ?, updated_ns = ? WHERE run_id = ?",
+                (_dumps(metrics), primary, dev_value, test_value, gt_hash, _iso(now), now, run_id),
+            )
+
+    # ------------------------------------------------------------------ crash recovery
+    def _is_dead(self, pid: int | None, pid_start: int | None, host: str | None, created_ns: int, now_ns: int) -> bool:
+        if host and host != liveness.host_name():
+            return (now_ns - created_ns) / 1e9 > self.foreign_host_limit_s
+        return not liveness.pid_alive(pid, pid_start)
+
+    def reap(self) -> list[str]:
+        """Fail runs whose scoring process died; remove orphan and temporary prediction files. Returns reaped ids."""
+        if self.read_only:
+            raise StoreError(f"results store {self.root} is open read-only; it cannot be cleaned up")
+        now = time.time_ns()
+        with self._connect() as con:
+            rows = con.execute("SELECT run_id, pid, pid_start, host, created_ns FROM runs WHERE status = 'running'").fetchall()
+        dead = [r[0] for r in rows if self._is_dead(r[1], r[2], r[3], r[4], now)]
+        reaped: list[str] = []
+        if dead:
+            with self._write() as con:
+                for run_id in dead:
+                    cur = con.execute(
+                        "UPDATE runs SET status = 'failed', error = ?, finished = ?, updated_ns = ?"
+                        " WHERE run_id = ? AND status = 'running'",
+                        (INTERRUPTED, _iso(now), now, run_id),
+                    )
+                    if cur.rowcount:
+                        reaped.append(run_id)
+        self._remove_orphans()
+        return reaped
+
+    def _remove_orphans(self) -> None:
+        if not self.predictions_dir.is_dir():
+            return
+        with self._connect() as con:
+            status = dict(con.execute("SELECT run_id, status FROM runs").fetchall())
+        for path in self.predictions_dir.iterdir():
+            name = path.name
+            if pred_files.TMP_MARK in name:
+                run_id, _, writer = name.partition(".h5" + pred_files.TMP_MARK)
+                alive = writer.isdigit() and liveness.pid_alive(int(writer))
+                if status.get(run_id) == "running" and alive:
+                    continue
+            elif name.endswith(".h5"):
+                if status.get(name[:-3]) in ("ok", "running"):
+                    continue
+            else:
+                continue  # not ours: leave it
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    # ------------------------------------------------------------------ reading
+    def get_run(self, run_id: str) -> RunRecord:
+        """One run by id or by a unique prefix of its id."""
+        key = (run_id or "").strip()
+        if not key:
+            raise StoreError("empty run id")
+        found = self._select("run_id = ?", (key,))
+        if not found:
+            found = self._select("substr(run_id, 1, ?) = ?", (len(key), key))
+        if not found:
+            raise StoreError(f"no run {key!r} in the results store {self.root}")
+        if len(found) > 1:
+            shown = ", ".join(r.run_id for r in found[:5])
+            raise StoreError(f"run id prefix {key!r} is ambiguous: {len(found)} runs match ({shown}{', …' if len(found) > 5 else ''})")
+        return found[0]
+
+    def list_runs(self, benchmark: str | None = None, submission: str | None = None, status: str | None = None) -> list[RunRecord]:
+        """Runs, earliest first, optionally filtered by benchmark, submission name and status."""
+        clauses, args = [], []
+        for column, value in (("benchmark", benchmark), ("submission", submission), ("status", status)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        return self._select(" AND ".join(clauses), args)
+
+    def load_predictions(self, run_id: str) -> tuple[list[str], np.ndarray]:
+        """The arch strings and scores a completed run stored (checked against the recorded hash)."""
+        run = self.get_run(run_id)
+        if run.status != "ok":
+            raise StoreError(f"run {run.run_id} has status {run.status}; only completed runs have predictions")
+        return pred_files.read(self.prediction_path(run.run_id), run.predictions_hash)
+
+    def leaderboard(self, benchmark: str, *, split: str = "dev", primary: str, best_per_submission: bool = True) -> list[RunRecord]:
+        """Completed runs of ``benchmark`` ranked by ``primary`` on ``split``, then tie-breaks, then the earlier run."""
+        from harness.metrics import rank_key
+
+        if split not in _SPLITS:
+            raise StoreError(f"unknown split {split!r}; use dev or test")
+        runs = self.list_runs(benchmark=benchmark, status="ok")
+        runs.sort(key=lambda r: (rank_key(r.report(split), primary), r.created_ns, r.run_id))
+        if not best_per_submission:
+            return runs
+        seen: set[str] = set()
+        best = []
+        for r in runs:
+            if r.submission not in seen:
+                seen.add(r.submission)
+                best.append(r)
+        return best
+
+    def stale_runs(self, benchmark: str, current_gt_hash: str) -> list[RunRecord]:
+        """Completed runs of ``benchmark`` scored against another GT than ``current_gt_hash``."""
+        return self._select("benchmark = ? AND status = 'ok' AND COALESCE(gt_hash, '') != ?", (benchmark, current_gt_hash))
+
+    def fingerprint(self) -> tuple[int, int]:
+        """(number of runs, last change in ns): changes whenever any run is written; a cheap cache key."""
+        with self._connect() as con:
+            n, last = con.execute("SELECT count(*), COALESCE(max(updated_ns), 0) FROM runs").fetchone()
+        return int(n), int(last)
+
+
+def predictions_array(values: Any) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"predictions are not numbers: {exc}") from None

@@ -1,0 +1,116 @@
+"""The SQLite layout of the run index and how connections to it are opened.
+
+Why WAL + ``BEGIN IMMEDIATE`` + a long busy timeout: many scorers write at once and the app reads while they
+do. WAL lets readers see the last committed state without blocking writers; taking the write lock at the start
+of each write transaction (instead of upgrading a read lock) means a busy writer waits instead of failing.
+The schema version lives in ``PRAGMA user_version``; a store written by a newer harness is refused.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote
+
+from harness.errors import StoreError
+
+SCHEMA_VERSION = 1
+DB_NAME = "runs.sqlite"
+BUSY_TIMEOUT_MS = 30_000
+
+DDL = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id          TEXT PRIMARY KEY,
+    benchmark       TEXT NOT NULL,
+    submission      TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('running', 'ok', 'failed')),
+    created         TEXT NOT NULL,
+    created_ns      INTEGER NOT NULL,
+    finished        TEXT,
+    updated_ns      INTEGER NOT NULL,
+    pid             INTEGER,
+    pid_start       INTEGER,
+    host            TEXT,
+    harness_version TEXT,
+    gt_hash         TEXT,
+    submission_hash TEXT,
+    error           TEXT,
+    manifest        TEXT,
+    description     TEXT,
+    is_baseline     INTEGER NOT NULL DEFAULT 0,
+    timings         TEXT,
+    metrics         TEXT,
+    primary_metric  TEXT,
+    dev_primary     REAL,
+    test_primary    REAL,
+    predictions_hash TEXT,
+    rescored        TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_benchmark ON runs (benchmark, status, created_ns);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
+"""
+
+
+def _configure(con: sqlite3.Connection) -> sqlite3.Connection:
+    con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return con
+
+
+def connect_rw(db: Path) -> sqlite3.Connection:
+    """A read-write connection in autocommit mode (transactions are explicit ``BEGIN IMMEDIATE``)."""
+    try:
+        con = sqlite3.connect(db, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        _configure(con)
+        con.execute("PRAGMA synchronous = NORMAL")  # durable at each WAL checkpoint; never corrupts
+        return con
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open results database {db}: {exc}") from None
+
+
+def connect_ro(db: Path) -> sqlite3.Connection:
+    """A read-only connection (``mode=ro`` URI): the app and read-only tools can never write the store."""
+    if not db.is_file():
+        raise StoreError(f"no results database at {db}")
+    uri = f"file:{quote(str(db.resolve()))}?mode=ro"
+    try:
+        con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        return _configure(con)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open results database {db} read-only: {exc}") from None
+
+
+def ensure_schema(con: sqlite3.Connection, db: Path) -> None:
+    """Create the tables (first use) or check the version; safe when many processes do it at once."""
+    try:
+        mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreError(f"results database {db} cannot use WAL journaling (got {mode}); is it on a network drive?")
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                for stmt in filter(str.strip, DDL.split(";")):  # not executescript: it would COMMIT
+                    con.execute(stmt)
+                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"results database {db} is unusable: {exc}") from None
+    check_version(con, db)
+
+
+def check_version(con: sqlite3.Connection, db: Path) -> None:
+    """Refuse a store whose schema this harness does not know."""
+    try:
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"results database {db} is unreadable: {exc}") from None
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"results database {db} has schema version {version}; this harness knows up to {SCHEMA_VERSION}: upgrade nas-harness"
+        )
+    if version < 1:
+        raise StoreError(f"results database {db} has no runs table yet")

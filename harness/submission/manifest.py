@@ -1,0 +1,128 @@
+"""``submission.toml``: the manifest every submission folder carries.
+
+Why a strict schema: the manifest decides which code path a folder takes (train it, load its weights, read its
+scores) and which benchmark it is scored on, so a typo must stop the run with one clear line before anything
+runs, not surface later as a confusing failure deep in training or evaluation.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from harness.errors import HarnessError, ManifestError
+
+Kind = Literal["trainer", "checkpoint", "predictions"]
+KINDS: tuple[str, ...] = get_args(Kind)
+MANIFEST_NAME = "submission.toml"
+
+#: the payload file names looked for when the manifest names none (``file = "..."``), by kind, in order
+DEFAULT_PAYLOADS: dict[str, tuple[str, ...]] = {
+    "trainer": ("trainer.py",),
+    "checkpoint": ("checkpoint.pt", "checkpoint.pth", "supernet.pt", "supernet.pth", "model.pt", "model.pth"),
+    "predictions": ("predictions.csv", "predictions.json", "predictions.h5", "predictions.hdf5"),
+}
+_KNOWN_KEYS = {"name", "authors", "benchmark", "kind", "description", "file", "baseline"}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The validated content of ``submission.toml``.
+
+    ``file`` is the payload's file name when the manifest names one (else the kind's default is looked for);
+    ``baseline`` marks reference baselines (e.g. the #params proxy) so leaderboards can set them apart;
+    ``extra`` keeps any other keys (a submission may carry its own settings, e.g. hyper-parameters).
+    """
+
+    name: str
+    authors: list[str]
+    benchmark: str
+    kind: Kind
+    description: str = ""
+    file: str | None = None
+    baseline: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (what the results store keeps with each run)."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "authors": list(self.authors),
+            "benchmark": self.benchmark,
+            "kind": self.kind,
+            "description": self.description,
+            "baseline": self.baseline,
+        }
+        if self.file is not None:
+            out["file"] = self.file
+        out.update(self.extra)
+        return out
+
+
+def _require_str(raw: dict[str, Any], key: str, where: Path) -> str:
+    value = raw.get(key)
+    if value is None:
+        raise ManifestError(f"{where}: missing required key {key!r}")
+    if not isinstance(value, str) or not value.strip():
+        raise ManifestError(f"{where}: {key!r} must be a non-empty string")
+    return value.strip()
+
+
+def parse_manifest(path: Path, *, check_benchmark: bool = True) -> Manifest:
+    """Read and validate ``path`` (a ``submission.toml``); every problem is a one-line :class:`ManifestError`."""
+    if not path.is_file():
+        raise ManifestError(f"no {MANIFEST_NAME} in {path.parent}: every submission folder needs one")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ManifestError(f"{path}: not UTF-8 text; {MANIFEST_NAME} must be a TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{path}: malformed TOML ({exc})") from None
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+    name = _require_str(raw, "name", path)
+    benchmark = _require_str(raw, "benchmark", path)
+    kind = _require_str(raw, "kind", path)
+    if kind not in KINDS:
+        raise ManifestError(f"{path}: unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+
+    authors = raw.get("authors", [])
+    if isinstance(authors, str):
+        authors = [authors]
+    if not isinstance(authors, list) or not all(isinstance(a, str) for a in authors):
+        raise ManifestError(f"{path}: 'authors' must be a list of strings")
+
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise ManifestError(f"{path}: 'description' must be a string")
+
+    file = raw.get("file")
+    if file is not None and (not isinstance(file, str) or not file.strip()):
+        raise ManifestError(f"{path}: 'file' must be a file name inside the submission folder")
+
+    baseline = raw.get("baseline", False)
+    if not isinstance(baseline, bool):
+        raise ManifestError(f"{path}: 'baseline' must be true or false")
+
+    if check_benchmark:
+        from harness.benchmarks import get_benchmark
+
+        try:
+            get_benchmark(benchmark)
+        except HarnessError as exc:
+            raise ManifestError(f"{path}: {exc}") from None
+
+    extra = {k: v for k, v in raw.items() if k not in _KNOWN_KEYS}
+    return Manifest(
+        name=name,
+        authors=list(authors),
+        benchmark=benchmark,
+        kind=kind,  # type: ignore[arg-type]
+        description=description.strip(),
+        file=file.strip() if isinstance(file, str) else None,
+        baseline=baseline,
+        extra=extra,
+    )

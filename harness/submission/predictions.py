@@ -1,0 +1,299 @@
+"""Read a predictions file (one score per arch of the arch set, higher is better) in any accepted format.
+
+Formats:
+
+* CSV: rows ``arch,score`` (a header row is optional; with a header the columns may be named ``arch`` and one of
+  ``score``, ``acc``, ``accuracy``, ``prediction``, and other columns are ignored).
+* JSON: ``{arch: score}``, a list of ``{"arch": ..., "score": ...}`` (``acc`` also accepted), or the CVPR-2021
+  track-1 layout ``{"arch1": {"arch": "...", "acc": ...}, ...}``; in that layout an entry without ``"arch"``
+  means the N-th arch of the arch set (``archN``, 1-based), as the challenge numbered them.
+* HDF5: datasets ``archs`` (strings) and ``scores`` (numbers) of equal length.
+
+Why the strict checks: a silently dropped or duplicated row would change every rank correlation without anyone
+noticing, so each problem (missing, duplicate, unknown, non-finite) is refused with its count and the first few
+offenders, in one line a participant can act on. The size limit is checked before a byte is read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.errors import InvalidArchError, SubmissionError
+from harness.spaces import SearchSpace
+
+#: files larger than this are refused before reading (override: NAS_HARNESS_MAX_PREDICTIONS_MB or ``max_bytes``)
+MAX_PREDICTIONS_BYTES = 256 * 1024**2
+SCORE_COLUMNS = ("score", "acc", "accuracy", "prediction", "pred", "value")
+ARCH_COLUMNS = ("arch", "architecture", "arch_str", "genotype")
+_CVPR_KEY = re.compile(r"^arch(\d+)$")
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+SHOW = 3  # offenders named in a message
+
+
+def max_predictions_bytes() -> int:
+    value = os.environ.get("NAS_HARNESS_MAX_PREDICTIONS_MB")
+    return int(float(value) * 1024**2) if value else MAX_PREDICTIONS_BYTES
+
+
+# ------------------------------------------------------------------------------------------- parsing
+Entry = tuple[str | int, Any]  # (arch string, or 0-based arch-set index) and the raw score
+
+
+def _fail(path: Path, why: str) -> SubmissionError:
+    return SubmissionError(f"predictions file {path.name} {why}")
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _fail(path, "is not UTF-8 text, so it cannot be parsed as CSV or JSON") from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_csv(path: Path, text: str) -> list[Entry]:
+    first_line = text.lstrip().split("\n", 1)[0]
+    delimiter = next((d for d in (",", "\t", ";") if d in first_line), ",")
+    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise _fail(path, "is empty")
+    arch_col, score_col, offset = 0, 1, 1
+    first = [c.strip().lower() for c in rows[0]]
+    if len(first) >= 2 and not _is_number(first[1]):
+        # a header row: find the columns by name, else take the first two
+        arch_col = next((first.index(n) for n in ARCH_COLUMNS if n in first), 0)
+        score_col = next((first.index(n) for n in SCORE_COLUMNS if n in first), 1)
+        rows, offset = rows[1:], 2
+    entries: list[Entry] = []
+    for line_no, row in enumerate(rows, start=offset):
+        if len(row) <= max(arch_col, score_col):
+            raise _fail(path, f"has a row ({line_no}) with {len(row)} column(s); expected arch,score")
+        entries.append((row[arch_col].strip(), row[score_col].strip()))
+    return entries
+
+
+def _score_of(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        for key in SCORE_COLUMNS:
+            if key in obj:
+                return obj[key]
+        raise KeyError("score")
+    return obj
+
+
+def _parse_json(path: Path, text: str) -> list[Entry]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _fail(path, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise _fail(path, "is not valid JSON (nested too deeply)") from None
+    entries: list[Entry] = []
+    if isinstance(data, dict):
+        cvpr = bool(data) and all(isinstance(k, str) and _CVPR_KEY.match(k) for k in data)
+        for key, value in data.items():
+            try:
+                if cvpr:
+                    index = int(_CVPR_KEY.match(key).group(1)) - 1  # type: ignore[union-attr]
+                    arch: str | int = value["arch"] if isinstance(value, dict) and "arch" in value else index
+                    entries.append((arch, _score_of(value)))
+                else:
+                    entries.append((key, _score_of(value)))
+            except (KeyError, TypeError):
+                raise _fail(path, f"has no score for entry {key!r} (expected a number, or an object with 'acc' or 'score')") from None
+        return entries
+    if isinstance(data, list):
+        for i, item in enumerate(data):
+            if not isinstance(item, dict) or not any(k in item for k in ARCH_COLUMNS):
+                raise _fail(path, f"holds list item {i} that is not an object with 'arch' and 'score'")
+            arch_key = next(k for k in ARCH_COLUMNS if k in item)
+            try:
+                entries.append((item[arch_key], _score_of(item)))
+            except KeyError:
+                raise _fail(path, f"holds list item {i} without 'score' (or 'acc')") from None
+        return entries
+    raise _fail(path, "is JSON of an unknown layout: use {arch: score}, a list of {arch, score}, or the CVPR-2021 layout")
+
+
+def _parse_hdf5(path: Path) -> list[Entry]:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            if "archs" not in f or "scores" not in f:
+                raise _fail(path, "lacks the HDF5 datasets 'archs' and 'scores'")
+            archs = f["archs"][...]
+            scores = f["scores"][...]
+    except SubmissionError:
+        raise
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise _fail(path, f"is not a readable HDF5 file ({' '.join(str(exc).split())[:120]})") from None
+    if archs.ndim != 1 or scores.ndim != 1 or archs.shape != scores.shape:
+        raise _fail(path, f"has 'archs' {archs.shape} and 'scores' {scores.shape}; they must be 1-D of the same length")
+    if not np.issubdtype(scores.dtype, np.number):
+        raise _fail(path, f"has 'scores' of type {scores.dtype}; they must be numbers")
+    names = [a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in archs]
+    return list(zip(names, scores.tolist(), strict=True))
+
+
+def _detect(path: Path, head: bytes) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".h5", ".hdf5", ".hdf"):
+        return "hdf5"
+    if suffix == ".json":
+        return "json"
+    if suffix in (".csv", ".tsv", ".txt"):
+        return "csv"
+    if head.startswith(_HDF5_SIGNATURE):
+        return "hdf5"
+    return "json" if head.lstrip()[:1] in (b"{", b"[") else "csv"
+
+
+def parse_predictions_file(path: Path, *, max_bytes: int | None = None) -> list[Entry]:
+    """The raw (arch, score) entries of a predictions file, unvalidated; size-checked before reading."""
+    path = Path(path)
+    if not path.is_file():
+        raise SubmissionError(f"predictions file {path} does not exist")
+    limit = max_predictions_bytes() if max_bytes is None else max_bytes
+    size = path.stat().st_size
+    if size > limit:
+        raise _fail(path, f"is too large ({size / 1024**2:.0f} MB; the size limit is {limit / 1024**2:.0f} MB)")
+    with path.open("rb") as f:
+        head = f.read(16)
+    fmt = _detect(path, head)
+    if fmt == "hdf5":
+        return _parse_hdf5(path)
+    text = _decode(path, path.read_bytes())
+    return _parse_json(path, text) if fmt == "json" else _parse_csv(path, text)
+
+
+# ----------------------------------------------------------------------------------------- validation
+def _first(items: Iterable[Any], n: int = SHOW) -> str:
+    shown = []
+    for item in items:
+        if len(shown) == n:
+            shown.append("...")
+            break
+        text = str(item)
+        shown.append(text if len(text) <= 80 else text[:77] + "...")
+    return ", ".join(shown)
+
+
+def _to_float(value: Any) -> float | None:
+    """A finite or non-finite float, or None when the value is not a number at all."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def align_predictions(entries: Sequence[Entry], archs: Sequence[str], space: SearchSpace, *, source: str) -> np.ndarray:
+    """Scores aligned to ``archs``; every problem is collected and reported in one line."""
+    position = {a: i for i, a in enumerate(archs)}
+    scores = np.full(len(archs), np.nan, dtype=np.float64)
+    seen = np.zeros(len(archs), dtype=bool)
+    unknown: list[str] = []
+    duplicate: list[str] = []
+    not_number: list[str] = []
+    non_finite: list[str] = []
+    for raw_arch, raw_score in entries:
+        if isinstance(raw_arch, int):  # CVPR layout by number
+            if not 0 <= raw_arch < len(archs):
+                unknown.append(f"arch{raw_arch + 1}")
+                continue
+            index = raw_arch
+        else:
+            try:
+                canon = space.canonical(str(raw_arch))
+            except (InvalidArchError, ValueError, TypeError):
+                unknown.append(str(raw_arch))
+                continue
+            index = position.get(canon, -1)
+            if index < 0:
+                unknown.append(canon)
+                continue
+        if seen[index]:
+            duplicate.append(archs[index])
+            continue
+        seen[index] = True
+        value = _to_float(raw_score)
+        if value is None:
+            not_number.append(f"{archs[index]}={raw_score!r}")
+            continue
+        if not math.isfinite(value):
+            non_finite.append(f"{archs[index]}={value}")
+        scores[index] = value
+    missing = [archs[i] for i in np.flatnonzero(~seen)]
+
+    problems = []
+    if unknown:
+        problems.append(f"{len(unknown)} unknown arch(s), not in the benchmark's arch set or invalid ({_first(unknown)})")
+    if duplicate:
+        problems.append(f"{len(duplicate)} duplicate arch(s) ({_first(duplicate)})")
+    if not_number:
+        problems.append(f"{len(not_number)} score(s) that are not numbers ({_first(not_number)})")
+    if non_finite:
+        problems.append(f"{len(non_finite)} non-finite score(s) NaN/inf ({_first(non_finite)})")
+    if missing:
+        problems.append(f"{len(missing)} of the {len(archs)} archs of the arch set missing ({_first(missing)})")
+    if problems:
+        raise SubmissionError(f"predictions file {source}: " + "; ".join(problems))
+    return scores
+
+
+def read_predictions(path: Path, archs: list[str], space: SearchSpace, *, max_bytes: int | None = None) -> np.ndarray:
+    """One float64 score per arch of ``archs`` (the benchmark's arch set, canonical strings), in that order.
+
+    Raises :class:`SubmissionError` (one line) for a file that is too large, unparseable, or that has missing,
+    duplicate, unknown or non-finite entries.
+    """
+    path = Path(path)
+    entries = parse_predictions_file(path, max_bytes=max_bytes)
+    return align_predictions(entries, archs, space, source=path.name)
+
+
+def write_predictions(path: Path, archs: Sequence[str], scores: Sequence[float] | np.ndarray) -> None:
+    """Write predictions in the format given by the suffix (.csv, .json, .h5): what reference baselines use."""
+    path = Path(path)
+    values = np.asarray(scores, dtype=np.float64)
+    if values.shape != (len(archs),):
+        raise ValueError("one score per arch")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["arch", "score"])
+            w.writerows((a, repr(float(s))) for a, s in zip(archs, values, strict=True))
+    elif suffix == ".json":
+        path.write_text(json.dumps({a: float(s) for a, s in zip(archs, values, strict=True)}, indent=0) + "\n")
+    elif suffix in (".h5", ".hdf5"):
+        import h5py
+
+        with h5py.File(path, "w") as f:
+            f.create_dataset("archs", data=np.asarray(archs, dtype=object), dtype=h5py.string_dtype())
+            f.create_dataset("scores", data=values)
+    else:
+        raise ValueError(f"unknown predictions format {suffix!r}")

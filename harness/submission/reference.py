@@ -1,0 +1,103 @@
+"""The reference supernet of each search space, and checks of a state dict against it.
+
+Why one place: trainers get a fresh reference supernet from ``ctx.new_supernet()``, checkpoints are validated
+against one, and the evaluator rebuilds one from returned weights; all three must agree on the class and its
+geometry, or a checkpoint that loads in one place would fail (or silently mis-load) in another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import torch
+from torch import nn
+
+from harness.errors import SubmissionError
+from harness.spaces import SearchSpace
+
+SupernetFactory = Callable[[SearchSpace], nn.Module]
+_FACTORIES: dict[str, SupernetFactory] = {}
+SHOW = 3
+
+
+def _width_supernet(space: SearchSpace) -> nn.Module:
+    from reference_nets.resnet20_width import WidthSuperNet
+
+    return WidthSuperNet(dims=space.dims, in_channels=space.in_channels, num_classes=space.num_classes)  # type: ignore[attr-defined]
+
+
+def register_reference_supernet(space_name: str, factory: SupernetFactory) -> None:
+    """Declare the reference supernet class of a space (spaces added later register theirs here)."""
+    _FACTORIES[space_name] = factory
+
+
+register_reference_supernet("resnet20-width-1d", _width_supernet)
+register_reference_supernet("resnet20-width-2d", _width_supernet)
+
+
+def new_reference_supernet(space: SearchSpace) -> nn.Module:
+    """A freshly initialised reference supernet for ``space`` (same class and geometry everywhere)."""
+    try:
+        factory = _FACTORIES[space.name]
+    except KeyError:
+        raise SubmissionError(f"no reference supernet is defined for the space {space.name!r}") from None
+    return factory(space)
+
+
+def reference_class(space: SearchSpace) -> type[nn.Module]:
+    return type(new_reference_supernet(space))
+
+
+def _names(items: list[str]) -> str:
+    shown = items[:SHOW]
+    return ", ".join(shown) + (", ..." if len(items) > SHOW else "")
+
+
+def non_finite_tensors(state: Mapping[str, torch.Tensor]) -> list[str]:
+    """Names of floating tensors that hold NaN or inf."""
+    return [k for k, v in state.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
+
+
+def check_finite(state: Mapping[str, torch.Tensor], what: str) -> None:
+    bad = non_finite_tensors(state)
+    if bad:
+        raise SubmissionError(f"{what} holds non-finite weights (NaN/inf) in {len(bad)} tensor(s): {_names(bad)}")
+
+
+def validate_state_dict(state: Mapping[str, object], space: SearchSpace, what: str) -> dict[str, torch.Tensor]:
+    """``state`` checked against a fresh reference supernet: same keys, same shapes, finite values.
+
+    Floating tensors are cast to the reference dtype (a half-precision checkpoint is accepted); the result loads
+    into :func:`new_reference_supernet` with ``strict=True``.
+    """
+    if not isinstance(state, Mapping) or not all(isinstance(k, str) for k in state):
+        raise SubmissionError(f"{what} is not a state dict (a mapping of parameter names to tensors)")
+    not_tensors = [k for k, v in state.items() if not torch.is_tensor(v)]
+    if not_tensors:
+        raise SubmissionError(f"{what}: {len(not_tensors)} entries are not tensors: {_names(not_tensors)}")
+    reference = new_reference_supernet(space).state_dict()
+    missing = [k for k in reference if k not in state]
+    unexpected = [k for k in state if k not in reference]
+    wrong = [
+        f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})"  # type: ignore[union-attr]
+        for k, v in reference.items()
+        if k in state and tuple(state[k].shape) != tuple(v.shape)  # type: ignore[union-attr]
+    ]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing key(s): {_names(missing)}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected key(s): {_names(unexpected)}")
+    if wrong:
+        problems.append(f"{len(wrong)} tensor(s) of the wrong shape: {_names(wrong)}")
+    if problems:
+        raise SubmissionError(f"{what} does not match the reference supernet of {space.name}: " + "; ".join(problems))
+    out: dict[str, torch.Tensor] = {}
+    for k, ref in reference.items():
+        value = state[k]
+        assert torch.is_tensor(value)
+        if value.is_floating_point() != ref.is_floating_point():
+            raise SubmissionError(f"{what}: {k} has dtype {value.dtype}, expected {ref.dtype}")
+        out[k] = value.detach().to(device="cpu", dtype=ref.dtype).contiguous()
+    check_finite(out, what)
+    return out

@@ -1,0 +1,28 @@
+"""Streamlit leaderboard for a nas-harness results store: ``streamlit run leaderboard_app/app.py``.
+
+Reads the store named by ``$NAS_HARNESS_STORE`` (default ./results) read-only; public or host view from
+``$NAS_HARNESS_APP_MODE`` or ``.streamlit/secrets.toml`` (never from the URL). ``nas-harness app`` starts it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+try:
+    import leaderboard_app  # noqa: F401
+except ImportError:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import streamlit as st
+
+from leaderboard_app import ui
+
+st.set_page_config(page_title="NAS supernet leaderboard", page_icon=":material/leaderboard:", layout="wide")
+ui.sidebar()
+pages = [
+    st.Page("app_pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", default=True),
+    st.Page("app_pages/submission.py", title="Submission", icon=":material/description:"),
+    st.Page("app_pages/compare.py", title="Compare runs", icon=":material/compare_arrows:"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,191 @@
+"""Tables the pages show, as pandas frames built from run records. No Streamlit here: easy to test.
+
+Why references live in the leaderboard frame itself: the #params baseline and the GT noise ceiling are the two
+numbers every row should be read against, so they sit in the same columns, marked "reference" in ``type``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from harness.metrics import METRICS, rank_key
+from harness.store import RunRecord
+
+DEFAULT_METRICS = ("kendall_tau", "spearman", "pearson", "p_at_top_5", "p_at_top_10", "top1_regret")
+PER_SUBMISSION = ("best", "latest", "all")
+NOISE_CEILING = "GT noise ceiling"
+PARAMS_BASELINE = "#params baseline"
+
+
+def label(metric: str) -> str:
+    spec = METRICS.get(metric)
+    return spec.label if spec else metric
+
+
+def sortable_metrics() -> list[str]:
+    """Metrics with a better direction (the diagnostic ones cannot rank a leaderboard)."""
+    return [m for m, spec in METRICS.items() if spec.higher_is_better is not None]
+
+
+def ci_column(metric: str) -> str:
+    """Name of the column holding a metric's compact 95 % interval."""
+    return f"{label(metric)} CI"
+
+
+def direction(metric: str) -> str:
+    """Which way is better: "higher", "lower", or "near N" for the diagnostic metrics."""
+    spec = METRICS.get(metric)
+    if spec is None:
+        return "—"
+    if spec.higher_is_better is None:
+        return f"near {spec.neutral:g}" if spec.neutral is not None else "—"
+    return "higher" if spec.higher_is_better else "lower"
+
+
+def digits(metric: str) -> int:
+    spec = METRICS.get(metric)
+    return 2 if spec is not None and spec.unit == "pp" else 3
+
+
+def _num(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def ci_text(entry: Any, metric: str) -> str:
+    """Compact 95 % interval, e.g. ``[0.512, 0.577]``; empty when no bootstrap was run."""
+    if not isinstance(entry, dict):
+        return ""
+    lo, hi = _num(entry.get("ci_low")), _num(entry.get("ci_high"))
+    if lo is None or hi is None:
+        return ""
+    d = digits(metric)
+    return f"[{lo:.{d}f}, {hi:.{d}f}]"
+
+
+def choose_runs(runs: Sequence[RunRecord], *, split: str, sort_metric: str, per_submission: str) -> list[RunRecord]:
+    """Completed runs ranked by ``sort_metric`` on ``split``, tie-breaks, then the earlier run.
+
+    ``per_submission``: "best" (best-ranked run of each submission), "latest" (its most recent run) or "all".
+    """
+    if per_submission not in PER_SUBMISSION:
+        raise ValueError(f"per_submission must be one of {PER_SUBMISSION}")
+    ok = [r for r in runs if r.status == "ok"]
+    if per_submission == "latest":
+        latest: dict[str, RunRecord] = {}
+        for r in sorted(ok, key=lambda r: (r.created_ns, r.run_id)):
+            latest[r.submission] = r
+        ok = list(latest.values())
+    ranked = sorted(ok, key=lambda r: (rank_key(r.report(split), sort_metric), r.created_ns, r.run_id))
+    if per_submission == "best":
+        seen: set[str] = set()
+        ranked = [r for r in ranked if not (r.submission in seen or seen.add(r.submission))]
+    return ranked
+
+
+def _reference_report(ranked: Sequence[RunRecord], split: str, current_gt_hash: str | None) -> dict[str, Any]:
+    for r in ranked:  # references must describe the current GT; fall back to the top run's
+        if current_gt_hash is None or r.gt_hash == current_gt_hash:
+            return r.report(split)
+    return ranked[0].report(split) if ranked else {}
+
+
+def leaderboard_frame(
+    runs: Sequence[RunRecord],
+    *,
+    split: str,
+    sort_metric: str,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    per_submission: str = "best",
+    current_gt_hash: str | None = None,
+) -> pd.DataFrame:
+    """The leaderboard of one benchmark: reference rows first, then ranked runs; one value and one CI column per metric."""
+    ranked = choose_runs(runs, split=split, sort_metric=sort_metric, per_submission=per_submission)
+    rows: list[dict[str, Any]] = []
+    ref = _reference_report(ranked, split, current_gt_hash)
+    if ref:
+        ceiling = ref.get("noise_ceiling") or {}
+        base = ref.get("baseline") or {}
+        row: dict[str, Any] = {"rank": None, "submission": NOISE_CEILING, "type": "reference", "kind": "GT vs GT"}
+        for m in metrics:
+            row[label(m)] = _num(ceiling.get(m))
+            row[ci_column(m)] = ""
+        rows.append(row)
+        row = {"rank": None, "submission": PARAMS_BASELINE, "type": "reference", "kind": "#params"}
+        for m in metrics:
+            entry = base.get(m)
+            row[label(m)] = _num(entry.get("value") if isinstance(entry, dict) else entry)
+            row[ci_column(m)] = ci_text(entry, m)
+        rows.append(row)
+    for i, r in enumerate(ranked, 1):
+        flags = []
+        if r.is_baseline:
+            flags.append("baseline")
+        if current_gt_hash is not None and r.gt_hash != current_gt_hash:
+            flags.append("stale GT: rescore")
+        report_metrics = r.report(split).get("metrics") or {}
+        row = {"rank": i, "submission": r.submission, "type": "baseline" if r.is_baseline else "submission", "kind": r.kind}
+        for m in metrics:
+            row[label(m)] = r.metric(m, split)
+            row[ci_column(m)] = ci_text(report_metrics.get(m), m)
+        row.update({"flags": ", ".join(flags), "GT archs": r.report(split).get("n"), "run": r.run_id, "created": r.created})
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["rank"] = frame["rank"].astype("Int64")
+        if "GT archs" in frame:
+            frame["GT archs"] = frame["GT archs"].astype("Int64")
+    return frame
+
+
+def metrics_frame(run: RunRecord, split: str, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """One run's metrics on ``split``: value, 95 % CI, #params baseline and noise ceiling side by side."""
+    rep = run.report(split)
+    values = rep.get("metrics") or {}
+    base = rep.get("baseline") or {}
+    ceiling = rep.get("noise_ceiling") or {}
+    names = [m for m in (metrics or METRICS) if m in values]
+    rows = []
+    for m in names:
+        b = base.get(m)
+        rows.append({
+            "metric": label(m),
+            "value": run.metric(m, split),
+            "95% CI": ci_text(values.get(m), m),
+            "#params baseline": _num(b.get("value") if isinstance(b, dict) else b),
+            "noise ceiling": _num(ceiling.get(m)),
+            "better": direction(m),
+            "about": METRICS[m].description if m in METRICS else "",
+        })
+    return pd.DataFrame(rows)
+
+
+def history_frame(runs: Sequence[RunRecord], split: str, primary: str | None, statuses: dict[str, str]) -> pd.DataFrame:
+    """A submission's runs, newest first: status, error, primary metric, timings."""
+    rows = []
+    for r in sorted(runs, key=lambda r: (r.created_ns, r.run_id), reverse=True):
+        rows.append({
+            "run": r.run_id,
+            "created": r.created,
+            "status": statuses.get(r.run_id, r.status),
+            (label(primary) if primary else "primary"): r.metric(primary, split) if primary else None,
+            "total time (s)": _num(r.timings.get("total_s")),
+            "error": r.error or "",
+            "harness": r.harness_version,
+        })
+    return pd.DataFrame(rows)
+
+
+def timings_frame(run: RunRecord) -> pd.DataFrame:
+    return pd.DataFrame([{"stage": k.removesuffix("_s"), "seconds": _num(v)} for k, v in run.timings.items()])
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode()
