@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import time
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -26,6 +27,8 @@ gt_app = typer.Typer(help="Standalone ground truth: build and inspect.", no_args
 app.add_typer(gt_app, name="gt")
 
 console = Console()
+if not console.is_terminal and "COLUMNS" not in os.environ:
+    console = Console(width=160)  # piped or logged: wide tables stay readable instead of folding at 80 columns
 err_console = Console(stderr=True)
 
 StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="Results store folder [env NAS_HARNESS_STORE; default ./results].")]
@@ -76,7 +79,7 @@ def benchmarks() -> None:
 
     table = Table(title="Benchmarks")
     for col in ("name", "space", "data", "arch set", "GT archs × seeds", "noise ceiling (τ)", "primary"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col == "name", overflow="fold")
     for bench in list_benchmarks():
         size = bench.archset.get("size", "?")
         try:
@@ -228,13 +231,25 @@ def score(
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=err_console, transient=True) as bar:
         tasks: dict[str, int] = {}
 
+        last_line: dict[str, float] = {}
+
         def on_progress(stage: str, fraction: float, message: str) -> None:
+            if not err_console.is_terminal:  # a log (nohup, CI): rich cannot redraw, so a line every 30 s
+                now = time.monotonic()
+                if now - last_line.get(stage, 0.0) > 30 or fraction >= 1.0:
+                    last_line[stage] = now
+                    err_console.print(f"{stage}: {100 * min(max(fraction, 0.0), 1.0):.0f}% {message}"[:120], highlight=False)
+                return
             if stage not in tasks:
                 tasks[stage] = bar.add_task(stage, total=1.0)
             bar.update(tasks[stage], completed=min(max(fraction, 0.0), 1.0), description=f"{stage}: {message}"[:70])
 
         run = score_submission(submission, results, ScoreOptions(evaluator=evaluator, device=device, seed=seed, budget_seconds=budget_seconds, on_progress=on_progress))
     _render_report(run, split)
+    if run.kind == "trainer":
+        from harness.submission import isolation_mode
+
+        console.print(f"sandbox: {isolation_mode()} (see README, 'Running untrusted submissions')")
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in run.timings.items())
     console.print(f"[green]run {run.run_id} recorded[/] ({timings})")
 
@@ -267,7 +282,7 @@ def leaderboard(
         rows = results.leaderboard(name, split=split, primary=bench.primary_metric, best_per_submission=not all_runs)
         table = Table(title=f"{name} — {split} split, ranked by {bench.primary_metric}")
         for col in ("#", "submission", "kind", "Kendall τ", "Spearman ρ", "Pearson", "P@top5%", "top-1 regret", "run", "note"):
-            table.add_column(col)
+            table.add_column(col, min_width=6 if col not in ("#", "note") else None, overflow="fold")
         reference_added = False
         for i, run in enumerate(rows, 1):
             payload = run.metrics.get("splits", {}).get(split, {})
