@@ -88,6 +88,20 @@ def _cli(args: list[str], env: dict, timeout: float = 300) -> subprocess.Complet
     return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def _session_members(sid: int) -> list[str]:
+    """Live processes of session ``sid`` (from /proc), as 'pid cmdline' strings."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == sid and fields[0] != "Z":
+                cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")[:80].decode(errors="replace")
+                found.append(f"{stat.parent.name} {cmd}")
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
 def _rows(store: Path) -> list[dict]:
     with sqlite3.connect(store / "runs.sqlite") as con:
         con.row_factory = sqlite3.Row
@@ -114,15 +128,29 @@ def test_kill9_of_score_at_random_points_keeps_the_store_whole(world: dict) -> N
 
     rng = random.Random(20261130)
     delays = sorted(rng.uniform(0.2, 1.05 * duration) for _ in range(5))  # from start-up to the final write
-    for delay in delays:
+    for n, delay in enumerate(delays):
         proc = subprocess.Popen([*CLI, "score", str(trainer)], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         time.sleep(delay)
+        leader_only = n % 2 == 0  # kill -9 of the harness process alone: its workers must not live on
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
+            if leader_only:
+                os.kill(proc.pid, signal.SIGKILL)
+            else:
+                os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass  # it had already finished
         proc.wait(timeout=60)
+        if leader_only:
+            deadline = time.monotonic() + 15
+            while _session_members(proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            orphans = _session_members(proc.pid)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            assert not orphans, f"processes outlived a killed `score`: {orphans}"
 
         board = _cli(["leaderboard", "tiny-w20"], env)  # reads the store and reaps the dead run
         assert board.returncode == 0, board.stderr

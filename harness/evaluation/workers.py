@@ -41,7 +41,21 @@ class single_thread:
         torch.set_num_threads(self.saved)
 
 
-def _worker(args: dict[str, Any], tasks: Any, results: Any) -> None:
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this worker when the scoring process dies (kill -9 included), so no orphan keeps computing."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # not Linux: the daemon flag still ends workers on a clean exit
+        pass
+
+
+def _worker(args: dict[str, Any], tasks: Any, results: Any, parent: int) -> None:
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        return
     torch.set_num_threads(1)
     try:
         while True:
@@ -83,7 +97,7 @@ def run_chunks(
         tasks.put(None)
     args = {"state": {k: v.cpu() for k, v in state.items()}, "dims": dims, "widths": widths, "data": data.to("cpu"),
             "opts": opts, "sched": sched, "eps": eps}
-    procs = [ctx.Process(target=_worker, args=(args, tasks, results), daemon=True) for _ in range(n)]
+    procs = [ctx.Process(target=_worker, args=(args, tasks, results, os.getpid()), daemon=True) for _ in range(n)]
     for p in procs:
         p.start()
     done, error = 0, None
