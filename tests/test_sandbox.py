@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -392,3 +393,35 @@ def test_sandbox_dies_with_a_killed_harness(tiny_env, tmp_path: Path, mode: str)
     while _our_processes(str(scratch)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _our_processes(str(scratch)) == []
+
+
+# ------------------------------------------------------------------------------------ reference trainers
+@pytest.mark.parametrize("name", ["spos", "fairnas", "sandwich_kd", "calr_ms", "progressive"])
+def test_reference_trainers_train_on_the_tiny_benchmark(tiny_env, tmp_path: Path, name: str) -> None:
+    """Each shipped trainer runs in the sandbox (1 epoch on the tiny benchmark: a handful of steps), changes the
+    weights, and its supernet evaluates to finite accuracies on a few archs."""
+    import shutil
+
+    from harness.benchmarks import get_benchmark
+    from harness.evaluation import evaluate
+    from reference_nets.resnet20_width import WidthSuperNet
+
+    repo = Path(__file__).resolve().parents[1]
+    folder = tmp_path / name
+    shutil.copytree(repo / "submissions" / name, folder)
+    manifest = folder / "submission.toml"
+    manifest.write_text(manifest.read_text().replace('benchmark = "mnist1d-w20"', 'benchmark = "tiny-w20"'))
+    result = run(folder, seconds=240)
+    bench = get_benchmark("tiny-w20")
+    if name == "progressive":  # its own module (copies routed by the first widths): evaluated in the sandbox
+        from harness.submission import SubnetModuleHandle
+
+        assert isinstance(result, SubnetModuleHandle)
+        acc = result.evaluate(bench, bench.archs()[:6], threads=1)
+        result.close()
+    else:
+        assert isinstance(result, dict)
+        fresh = WidthSuperNet(1, 1, 10).state_dict()
+        assert any(not torch.equal(result[k], fresh[k]) for k in fresh if fresh[k].is_floating_point())
+        acc = evaluate(result, bench, bench.archs()[:6], progress=False)
+    assert np.isfinite(acc).all() and ((acc >= 0) & (acc <= 1)).all(), acc
