@@ -147,6 +147,23 @@ def gt_build(
     console.print(f"ground truth complete: {path}")
 
 
+@gt_app.command("trim")
+def gt_trim(
+    benchmark: str,
+    out: Annotated[Optional[Path], typer.Option("--out", help="GT file (default: the benchmark's).")] = None,
+) -> None:
+    """Cut a partly built GT file to its finished prefix of archs (a later `gt build` extends it again)."""
+    from harness.benchmarks import get_benchmark
+    from harness.gt.builder import trim_gt
+
+    bench = get_benchmark(benchmark)
+    path = Path(out) if out is not None else bench.gt_path()
+    if path is None or not path.is_file():
+        raise BadPathError(f"no GT file to trim for {benchmark}: {path}")
+    n, k = trim_gt(path)
+    console.print(f"{path}: kept the {n} archs finished for all {k} seeds")
+
+
 @gt_app.command("show")
 def gt_show(benchmark: str) -> None:
     """Summary of a benchmark's GT: size, accuracy spread, noise ceiling, provenance (no per-arch values)."""
