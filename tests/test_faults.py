@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from hostile.cases import manifest  # noqa: E402
 from tiny_bench import make_tiny_benchmark  # noqa: E402
 
 CLI = [sys.executable, "-m", "harness.cli"]
@@ -51,10 +52,6 @@ def train(ctx):
 '''
 
 
-def _manifest(name: str, kind: str) -> str:
-    return f'name = "{name}"\nauthors = ["tests"]\nbenchmark = "tiny-w20"\nkind = "{kind}"\ndescription = "fault test"\n'
-
-
 @pytest.fixture()
 def world(tmp_path: Path) -> dict:
     """A private tiny benchmark (its GT may be rewritten) and store, plus the environment for the CLI."""
@@ -79,7 +76,7 @@ def world(tmp_path: Path) -> dict:
 def _predictions_submission(root: Path, name: str, scores: dict[str, float]) -> Path:
     folder = root / name
     folder.mkdir(parents=True)
-    (folder / "submission.toml").write_text(_manifest(name, "predictions"))
+    (folder / "submission.toml").write_text(manifest("predictions", name=name))
     (folder / "predictions.csv").write_text("arch,score\n" + "".join(f"{a},{s!r}\n" for a, s in scores.items()))
     return folder
 
@@ -119,7 +116,7 @@ def test_kill9_of_score_at_random_points_keeps_the_store_whole(world: dict) -> N
 
     trainer = world["tmp"] / "victim"
     trainer.mkdir()
-    (trainer / "submission.toml").write_text(_manifest("victim", "trainer"))
+    (trainer / "submission.toml").write_text(manifest("trainer", name="victim"))
     (trainer / "trainer.py").write_text(TRAINER)
     t0 = time.monotonic()
     full = _cli(["score", str(trainer)], env)
