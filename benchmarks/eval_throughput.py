@@ -81,6 +81,8 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=100)
     parser.add_argument("--n-eval", type=int, default=10_000)
     parser.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also profile one chunk of the fast evaluator (1 thread) and print where its time goes")
     args = parser.parse_args()
 
     from harness.evaluation import FastOptions, evaluate_with_info
@@ -121,6 +123,45 @@ def main() -> None:
     print(f"agreement on {len(ref_archs)} common archs: max |Δacc| = {diff:.2e}, identical ranking: {same_rank}")
     if device.type == "cuda":
         print(f"peak GPU memory {peak:.2f} GiB")
+    if args.breakdown:
+        _breakdown(net, bench, archs, device, opts, fast_rate)
+
+
+def _breakdown(net, bench, archs, device, opts, fast_rate: float) -> None:
+    """Profile one chunk (the middle one of the run, one thread) and print each op class's share of its time,
+    with the rate the run would reach if everything but the convolutions were free (the conv-bound ceiling)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from harness.evaluation.fast import ChunkEvaluator, unique_widths
+    from harness.evaluation.protocol import eval_data_for
+
+    widths, _ = unique_widths(archs, bench.space.parse)
+    data = eval_data_for(bench, device)
+    torch.set_num_threads(1)
+    ev = ChunkEvaluator(net.state_dict(), bench.space.dims, widths, data, device=device, opts=opts)
+    middle = ev.n_chunks // 2
+    ev.run(max(0, middle - 1))  # warm: buffers and weight slices exist, as in a worker's steady state
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        ev.run(middle)
+    classes = {"convolution": ("convolution",), "gather (index_select)": ("index_select",),
+               "BN apply + ReLU + residual add": ("addcmul", "clamp_min", "relu", "add_"),
+               "BN statistics": ("sum", "sub", "pow", "mean", "div", "rsqrt", "var")}
+    totals = dict.fromkeys(classes, 0.0)
+    other = 0.0
+    for e in prof.key_averages():
+        for name, keys in classes.items():
+            if any(k in e.key for k in keys):
+                totals[name] += e.self_cpu_time_total
+                break
+        else:
+            other += e.self_cpu_time_total
+    whole = sum(totals.values()) + other
+    print(f"one chunk ({ev.sched.chunk_size} subnets), 1 thread: where the time goes")
+    for name, t in [*totals.items(), ("other", other)]:
+        print(f"  {name:32s} {100 * t / whole:5.1f} %")
+    conv_share = totals["convolution"] / whole
+    print(f"conv-bound ceiling (everything but the convolutions free): {fast_rate / conv_share:.0f} subnets/s, "
+          f"all {len(archs)} in {len(archs) * conv_share / fast_rate / 60:.1f} min")
 
 
 if __name__ == "__main__":

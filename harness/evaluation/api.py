@@ -21,12 +21,12 @@ from torch import nn
 from harness.errors import SubmissionError, UnknownNameError
 from harness.evaluation import distributed
 from harness.evaluation.bn_calibration import deterministic_kernels
-from harness.evaluation.fast import FastOptions, fast_correct_chunks, schedule, unique_widths
+from harness.evaluation.fast import FastOptions, schedule, unique_widths
 from harness.evaluation.params_check import check_realised_params
 from harness.evaluation.progress import progress_bar
 from harness.evaluation.protocol import EvalData, eval_data_for
 from harness.evaluation.reference import reference_correct
-from harness.evaluation.workers import default_workers, run_chunks
+from harness.evaluation.workers import ChunkJob, default_workers, job_runner, job_tasks, run_chunks
 
 log = logging.getLogger("harness.evaluation")
 EVALUATORS = ("fast", "reference")
@@ -45,16 +45,28 @@ class _Prepared:
     module: nn.Module | None  # what the reference loop runs
     custom: bool  # a submission's own module (not the reference class)
     eps: float = 1e-5
+    # a few-shot supernet: its split positions and one reference-layout state per copy (fast path per copy)
+    few_shot: tuple[tuple[int, ...], list[dict[str, torch.Tensor]]] | None = None
 
 
 def _prepare(model: Any, bench: Any) -> _Prepared:
     """Validate ``model`` (state dict or module) for ``bench``: keys, shapes, finite weights; one-line errors."""
-    from harness.submission.reference import check_finite, new_reference_supernet, validate_state_dict
+    from reference_nets.few_shot import copy_states, is_few_shot_state
+
+    from harness.submission.reference import check_finite, is_few_shot_module, new_few_shot_supernet, new_reference_supernet, validate_state_dict
 
     space = bench.space
     width = space.name in WIDTH_SPACES
+    if isinstance(model, nn.Module) and is_few_shot_module(model, space):
+        model = model.state_dict()
     if isinstance(model, Mapping):
-        state = validate_state_dict(model, space, "checkpoint")
+        what = "the few-shot supernet" if is_few_shot_state(dict(model)) else "checkpoint"
+        state = validate_state_dict(model, space, what)
+        if is_few_shot_state(state):
+            positions, copies = copy_states(state)
+            module = new_few_shot_supernet(space, positions)
+            module.load_state_dict(state)
+            return _Prepared(None, module, False, few_shot=(positions, copies) if width else None)
         if width:
             return _Prepared(state, None, False)
         module = new_reference_supernet(space)
@@ -70,6 +82,29 @@ def _prepare(model: Any, bench: Any) -> _Prepared:
     return _Prepared(None, model, True)
 
 
+def _fast_jobs(prep: _Prepared, space: Any, archs: list[str]) -> tuple[list[ChunkJob], list[np.ndarray]]:
+    """The fast evaluator's jobs (one per supernet copy that serves any arch) and, per job, for each arch it
+    serves, the arch's index in ``archs`` and its row among the job's distinct widths."""
+    if prep.few_shot is None:
+        assert prep.state is not None
+        groups = [(prep.state, np.arange(len(archs)))]
+    else:
+        from reference_nets.few_shot import split_keys
+
+        from harness.submission.reference import split_choices
+
+        positions, copies = prep.few_shot
+        index = {key: i for i, key in enumerate(split_keys(split_choices(space), positions))}
+        copy_of = np.asarray([index[tuple(space.parse(a)[p] for p in positions)] for a in archs], dtype=np.int64)
+        groups = [(copies[c], np.flatnonzero(copy_of == c)) for c in range(len(copies)) if np.any(copy_of == c)]
+    jobs, members = [], []
+    for state, which in groups:
+        widths, inverse = unique_widths([archs[i] for i in which], space.parse)
+        jobs.append(ChunkJob(state, widths))
+        members.append(np.stack([which, inverse]))
+    return jobs, members
+
+
 def _validated(space: Any, archs: Sequence[str]) -> list[str]:
     archs = list(archs)
     for a in archs:
@@ -79,28 +114,35 @@ def _validated(space: Any, archs: Sequence[str]) -> list[str]:
 
 def _run_fast(prep: _Prepared, bench: Any, archs: list[str], data: EvalData, device: torch.device, opts: FastOptions, progress: bool | Callable[[float, str], None], info: dict) -> np.ndarray:
     space = bench.space
-    widths, inverse = unique_widths(archs, space.parse)
+    jobs, members = _fast_jobs(prep, space, archs)
     sched = schedule(data, space.dims, opts, device)
-    n_chunks = -(-len(widths) // sched.chunk_size)
-    info.update(n_distinct=int(len(widths)), chunk_size=sched.chunk_size, eval_block=sched.eval_block,
-                single_pass=sched.single_pass, dtype=opts.dtype)
-    counts = np.zeros(len(widths), dtype=np.int64)
-    mine = distributed.my_units(n_chunks)
-    with progress_bar(len(widths), f"evaluating {bench.name} (fast)", progress) as advance:
+    tasks = job_tasks(jobs, sched)
+    n_distinct = sum(len(job.widths) for job in jobs)
+    info.update(n_distinct=int(n_distinct), chunk_size=sched.chunk_size, eval_block=sched.eval_block,
+                single_pass=sched.single_pass, dtype=opts.dtype, supernet_copies=len(jobs))
+    counts = [np.zeros(len(job.widths), dtype=np.int64) for job in jobs]
+    mine = [tasks[u] for u in distributed.my_units(len(tasks))]
+    with progress_bar(n_distinct, f"evaluating {bench.name} (fast)", progress) as advance:
         if device.type == "cpu":
             workers = opts.workers or default_workers()
             info["workers"] = min(workers, len(mine))
-            chunks = run_chunks(prep.state, space.dims, widths, data, opts=opts, sched=sched, eps=prep.eps, chunk_ids=mine, workers=workers)
+            chunks = run_chunks(jobs, space.dims, data, opts=opts, sched=sched, eps=prep.eps, tasks=mine, workers=workers)
         else:
-            chunks = fast_correct_chunks(prep.state, space.dims, widths, data, device=device, opts=opts, sched=sched, eps=prep.eps, chunk_ids=mine)
-        for start, correct, finite in chunks:
-            counts[start : start + len(correct)] = np.where(finite, correct, -1)
+            run = job_runner(jobs, space.dims, data, opts, sched, prep.eps, device)
+            chunks = (run(task) for task in mine)
+        for j, start, correct, finite in chunks:
+            counts[j][start : start + len(correct)] = np.where(finite, correct, -1)
             advance(len(correct))
-    counts = distributed.sum_over_ranks(counts)
-    bad = np.flatnonzero(counts[inverse] < 0)
+    flat = distributed.sum_over_ranks(np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64))
+    out = np.zeros(len(archs), dtype=np.int64)
+    offset = 0
+    for job, (which, inverse) in zip(jobs, members, strict=True):
+        out[which] = flat[offset + inverse]
+        offset += len(job.widths)
+    bad = np.flatnonzero(out < 0)
     if len(bad):
         raise SubmissionError(f"model output for arch {archs[bad[0]]} is not finite (NaN or inf); {len(bad)} arch(s) affected")
-    return counts[inverse]
+    return out
 
 
 def _run_reference(prep: _Prepared, bench: Any, archs: list[str], data: EvalData, device: torch.device, progress: bool | Callable[[float, str], None]) -> np.ndarray:
@@ -142,7 +184,7 @@ def evaluate_with_info(
         check_realised_params(prep.module, bench.space, archs, data.sample_shape)
         info["params_check"] = "passed"
     used = evaluator
-    if evaluator == "fast" and prep.state is None:
+    if evaluator == "fast" and prep.state is None and prep.few_shot is None:
         used = "reference"
         info["fallback_reason"] = (
             "a custom module (not the reference supernet class)" if prep.custom else f"no fast evaluator for the space {bench.space.name}"

@@ -154,7 +154,8 @@ class _Pass:
         if n == src.shape[0] and g.c_in == src.shape[3]:
             x = src  # the whole source tensor, in order (the stem)
         else:
-            x = src.narrow(3, 0, g.c_in).index_select(0, rows)
+            # into a reused buffer: 2x faster than a fresh tensor per call (measured, 2-core box)
+            x = torch.index_select(src.narrow(3, 0, g.c_in), 0, rows, out=self.ws.get("gather", (n, self.S, src.shape[2], g.c_in)))
         h, w = stage.spatial
         x4 = x.view(n * self.S, h, w, g.c_in).permute(0, 3, 1, 2)
         pad = kernel // 2
@@ -314,6 +315,66 @@ def schedule(data: EvalData, dims: int, opts: FastOptions, device: torch.device)
     return FastSchedule(chunk, eval_block, single)
 
 
+class ChunkEvaluator:
+    """The fast evaluator of one supernet over the distinct subnets ``widths``, one chunk at a time.
+
+    Why an object: the weight slices and the activation buffers are made once and reused by every chunk a process
+    runs (a worker pulls many chunks from a queue). Made afresh per chunk, the zero-filled buffers alone cost a
+    quarter of the run (measured with the torch profiler on the 2-core box).
+    """
+
+    def __init__(
+        self,
+        state: dict[str, torch.Tensor],
+        dims: int,
+        widths: np.ndarray,
+        data: EvalData,
+        *,
+        device: torch.device | str = "cpu",
+        opts: FastOptions = FastOptions(),
+        sched: FastSchedule | None = None,
+        eps: float = 1e-5,
+    ) -> None:
+        self.device = torch.device(device)
+        if opts.dtype not in DTYPES:
+            raise ValueError(f"unknown dtype {opts.dtype!r}; use one of {sorted(DTYPES)}")
+        self.sched = sched or schedule(data, dims, opts, self.device)
+        self.widths, self.data = widths, data
+        self.ww = WidthWeights(state, dims, self.device, DTYPES[opts.dtype], eps)
+        self.calib = _to_channels_last(data.calib_x.to(self.device), dims).to(self.ww.dtype)
+        self.evx = _to_channels_last(data.eval_x.to(self.device), dims).to(self.ww.dtype)
+        self.evy = data.eval_y.to(self.device)
+        self.calib_and_eval = torch.cat([self.calib, self.evx]) if self.sched.single_pass else None
+        self.spatial = (1, data.sample_shape[1]) if dims == 1 else tuple(data.sample_shape[1:3])
+        self.ws = Workspace(self.device, self.ww.dtype)
+
+    @property
+    def n_chunks(self) -> int:
+        return math.ceil(len(self.widths) / self.sched.chunk_size)
+
+    def run(self, ci: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """(start row, correct counts, all-logits-finite flags) of chunk ``ci``."""
+        sched, data, ww, ws = self.sched, self.data, self.ww, self.ws
+        start = ci * sched.chunk_size
+        plan = build_plan(self.widths[start : start + sched.chunk_size])
+        idx = _Index(plan, self.device, self.spatial)
+        stats: dict = {}
+        with torch.no_grad():
+            if self.calib_and_eval is not None:
+                x = self.calib_and_eval
+                correct, finite = _Pass(ww, ws, x.shape[0], data.n_calib_batches, data.calib_batch_size, stats).run(plan, x, idx, self.evy)
+            else:
+                _Pass(ww, ws, self.calib.shape[0], data.n_calib_batches, data.calib_batch_size, stats).run(plan, self.calib, idx, None)
+                correct = finite = None
+                for e0 in range(0, self.evx.shape[0], sched.eval_block):
+                    xe = self.evx[e0 : e0 + sched.eval_block]
+                    c, f = _Pass(ww, ws, xe.shape[0], 0, data.calib_batch_size, stats).run(plan, xe, idx, self.evy[e0 : e0 + sched.eval_block])
+                    correct = c if correct is None else correct + c
+                    finite = f if finite is None else finite & f
+        leaf = torch.as_tensor(plan.leaf_row, device=self.device)
+        return start, correct[leaf].cpu().numpy(), finite[leaf].cpu().numpy()
+
+
 def fast_correct_chunks(
     state: dict[str, torch.Tensor],
     dims: int,
@@ -331,35 +392,6 @@ def fast_correct_chunks(
     Yields (start row, correct counts, all-logits-finite flags) per chunk. ``chunk_ids`` restricts the run to
     some chunks (a shard of a distributed run); the chunking itself never depends on it.
     """
-    device = torch.device(device)
-    if opts.dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {opts.dtype!r}; use one of {sorted(DTYPES)}")
-    sched = sched or schedule(data, dims, opts, device)
-    ww = WidthWeights(state, dims, device, DTYPES[opts.dtype], eps)
-    calib = _to_channels_last(data.calib_x.to(device), dims).to(ww.dtype)
-    evx = _to_channels_last(data.eval_x.to(device), dims).to(ww.dtype)
-    evy = data.eval_y.to(device)
-    spatial = (1, data.sample_shape[1]) if dims == 1 else tuple(data.sample_shape[1:3])
-    ws = Workspace(device, ww.dtype)
-    n_chunks = math.ceil(len(widths) / sched.chunk_size)
-    for ci in chunk_ids if chunk_ids is not None else range(n_chunks):
-        start = ci * sched.chunk_size
-        plan = build_plan(widths[start : start + sched.chunk_size])
-        idx = _Index(plan, device, spatial)
-        stats: dict = {}
-        with torch.no_grad():
-            if sched.single_pass:
-                x = torch.cat([calib, evx])
-                correct, finite = _Pass(ww, ws, x.shape[0], data.n_calib_batches, data.calib_batch_size, stats).run(plan, x, idx, evy)
-            else:
-                _Pass(ww, ws, calib.shape[0], data.n_calib_batches, data.calib_batch_size, stats).run(plan, calib, idx, None)
-                correct = finite = None
-                for e0 in range(0, evx.shape[0], sched.eval_block):
-                    xe = evx[e0 : e0 + sched.eval_block]
-                    c, f = _Pass(ww, ws, xe.shape[0], 0, data.calib_batch_size, stats).run(plan, xe, idx, evy[e0 : e0 + sched.eval_block])
-                    correct = c if correct is None else correct + c
-                    finite = f if finite is None else finite & f
-        leaf = torch.as_tensor(plan.leaf_row, device=device)
-        yield start, correct[leaf].cpu().numpy(), finite[leaf].cpu().numpy()
-
-
+    ev = ChunkEvaluator(state, dims, widths, data, device=device, opts=opts, sched=sched, eps=eps)
+    for ci in chunk_ids if chunk_ids is not None else range(ev.n_chunks):
+        yield ev.run(ci)

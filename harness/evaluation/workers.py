@@ -9,18 +9,19 @@ bits whichever worker (or how many) ran it, so results never depend on the worke
 
 from __future__ import annotations
 
+import math
 import os
 import queue as queue_mod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from harness.evaluation.fast import FastOptions, FastSchedule, fast_correct_chunks
+from harness.evaluation.fast import ChunkEvaluator, FastOptions, FastSchedule
 from harness.evaluation.protocol import EvalData
-
-Result = tuple[int, np.ndarray, np.ndarray]
+from harness.lifetime import die_with_parent, parent_changed
 
 
 def default_workers() -> int:
@@ -41,63 +42,85 @@ class single_thread:
         torch.set_num_threads(self.saved)
 
 
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this worker when the scoring process dies (kill -9 included), so no orphan keeps computing."""
-    try:
-        import ctypes
-        import signal
+@dataclass(frozen=True)
+class ChunkJob:
+    """One supernet's weights and the distinct subnets (sorted widths) it serves: a few-shot supernet is one job
+    per copy, an ordinary supernet one job."""
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):  # not Linux: the daemon flag still ends workers on a clean exit
-        pass
+    state: dict[str, torch.Tensor]
+    widths: np.ndarray
+
+
+Task = tuple[int, int]  # (job index, chunk index)
+Result = tuple[int, int, np.ndarray, np.ndarray]  # (job index, start row, correct counts, finite flags)
+
+
+def job_runner(jobs: Sequence[ChunkJob], dims: int, data: EvalData, opts: FastOptions, sched: FastSchedule, eps: float,
+               device: torch.device | str = "cpu") -> Callable[[Task], Result]:
+    """Run a task on a ChunkEvaluator of its job, kept while consecutive tasks share the job (tasks come job by job)."""
+    current: dict[int, ChunkEvaluator] = {}
+
+    def run(task: Task) -> Result:
+        j, ci = task
+        if j not in current:
+            current.clear()
+            current[j] = ChunkEvaluator(jobs[j].state, dims, jobs[j].widths, data, device=device, opts=opts, sched=sched, eps=eps)
+        return (j, *current[j].run(ci))
+
+    return run
 
 
 def _worker(args: dict[str, Any], tasks: Any, results: Any, parent: int) -> None:
-    _die_with_parent()
-    if os.getppid() != parent:  # the parent died before the death signal was armed
+    die_with_parent()
+    if parent_changed(parent):  # the parent died before the death signal was armed
         return
     torch.set_num_threads(1)
     try:
+        run = job_runner(args["jobs"], args["dims"], args["data"], args["opts"], args["sched"], args["eps"])
         while True:
-            ci = tasks.get()
-            if ci is None:
+            task = tasks.get()
+            if task is None:
                 break
-            for item in fast_correct_chunks(args["state"], args["dims"], args["widths"], args["data"], opts=args["opts"],
-                                            sched=args["sched"], eps=args["eps"], chunk_ids=[ci]):
-                results.put(("ok", item))
+            results.put(("ok", run(task)))
     except BaseException as exc:  # noqa: BLE001 - report any failure to the parent as one line
         results.put(("error", f"{type(exc).__name__}: {exc}"))
     results.put(("done", None))
 
 
+def job_tasks(jobs: Sequence[ChunkJob], sched: FastSchedule) -> list[Task]:
+    """Every (job, chunk) unit, job by job; fixed by the jobs and the schedule alone (never by the worker count)."""
+    return [(j, ci) for j, job in enumerate(jobs) for ci in range(math.ceil(len(job.widths) / sched.chunk_size))]
+
+
 def run_chunks(
-    state: dict[str, torch.Tensor],
+    jobs: Sequence[ChunkJob],
     dims: int,
-    widths: np.ndarray,
     data: EvalData,
     *,
     opts: FastOptions,
     sched: FastSchedule,
     eps: float,
-    chunk_ids: Sequence[int],
+    tasks: Sequence[Task],
     workers: int,
 ) -> Iterator[Result]:
-    """Results of ``chunk_ids`` (in completion order) computed by ``workers`` processes (in-process when 1)."""
-    chunk_ids = list(chunk_ids)
-    if workers <= 1 or len(chunk_ids) <= 1:
+    """Results of ``tasks`` (in completion order) computed by ``workers`` processes (in-process when 1)."""
+    tasks = list(tasks)
+    if workers <= 1 or len(tasks) <= 1:
+        run = job_runner(jobs, dims, data, opts, sched, eps)
         with single_thread():
-            yield from fast_correct_chunks(state, dims, widths, data, opts=opts, sched=sched, eps=eps, chunk_ids=chunk_ids)
+            for task in tasks:
+                yield run(task)
         return
     ctx = torch.multiprocessing.get_context("spawn")  # fork after OpenMP has started can deadlock
-    tasks, results = ctx.Queue(), ctx.Queue()
-    for ci in chunk_ids:
-        tasks.put(ci)
-    n = min(workers, len(chunk_ids))
+    queue, results = ctx.Queue(), ctx.Queue()
+    for task in tasks:
+        queue.put(task)
+    n = min(workers, len(tasks))
     for _ in range(n):
-        tasks.put(None)
-    args = {"state": {k: v.cpu() for k, v in state.items()}, "dims": dims, "widths": widths, "data": data.to("cpu"),
-            "opts": opts, "sched": sched, "eps": eps}
-    procs = [ctx.Process(target=_worker, args=(args, tasks, results, os.getpid()), daemon=True) for _ in range(n)]
+        queue.put(None)
+    args = {"jobs": [ChunkJob({k: v.cpu() for k, v in job.state.items()}, job.widths) for job in jobs], "dims": dims,
+            "data": data.to("cpu"), "opts": opts, "sched": sched, "eps": eps}
+    procs = [ctx.Process(target=_worker, args=(args, queue, results, os.getpid()), daemon=True) for _ in range(n)]
     for p in procs:
         p.start()
     done, error = 0, None

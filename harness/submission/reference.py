@@ -35,6 +35,35 @@ register_reference_supernet("resnet20-width-1d", _width_supernet)
 register_reference_supernet("resnet20-width-2d", _width_supernet)
 
 
+def split_choices(space: SearchSpace) -> tuple[tuple[int, ...], ...]:
+    """The choices per position that a few-shot supernet of ``space`` splits on (width spaces only, for now)."""
+    if space.name in ("resnet20-width-1d", "resnet20-width-2d"):
+        from harness.spaces.resnet20_width import CHOICES
+
+        return CHOICES
+    raise SubmissionError(f"few-shot supernets (split_positions) are not supported for the space {space.name!r}")
+
+
+def new_few_shot_supernet(space: SearchSpace, positions: tuple[int, ...] = ()) -> nn.Module:
+    """A few-shot supernet of ``space`` split on ``positions``, every copy a fresh reference supernet."""
+    from reference_nets.few_shot import FewShotSupernet, split_keys
+
+    choices = split_choices(space)
+    n = len(split_keys(choices, positions)) if all(0 <= p < len(choices) for p in positions) else 0
+    try:
+        return FewShotSupernet([new_reference_supernet(space) for _ in range(n)], positions, choices)
+    except ValueError as exc:
+        raise SubmissionError(f"few-shot supernet: {exc}") from None
+
+
+def is_few_shot_module(module: object, space: SearchSpace) -> bool:
+    """The harness's own few-shot class with reference-supernet copies (so: data, evaluable outside the sandbox)."""
+    from reference_nets.few_shot import FewShotSupernet
+
+    cls = reference_class(space)
+    return type(module) is FewShotSupernet and all(type(c) is cls for c in module.copies)  # type: ignore[attr-defined]
+
+
 def new_reference_supernet(space: SearchSpace) -> nn.Module:
     """A freshly initialised reference supernet for ``space`` (same class and geometry everywhere)."""
     try:
@@ -72,6 +101,10 @@ def validate_state_dict(state: Mapping[str, object], space: SearchSpace, what: s
     """
     if not isinstance(state, Mapping) or not all(isinstance(k, str) for k in state):
         raise SubmissionError(f"{what} is not a state dict (a mapping of parameter names to tensors)")
+    from reference_nets.few_shot import SPLIT_KEY
+
+    if SPLIT_KEY in state:
+        return _validate_few_shot(state, space, what)
     not_tensors = [k for k, v in state.items() if not torch.is_tensor(v)]
     if not_tensors:
         raise SubmissionError(f"{what}: {len(not_tensors)} entries are not tensors: {_names(not_tensors)}")
@@ -100,4 +133,32 @@ def validate_state_dict(state: Mapping[str, object], space: SearchSpace, what: s
             raise SubmissionError(f"{what}: {k} has dtype {value.dtype}, expected {ref.dtype}")
         out[k] = value.detach().to(device="cpu", dtype=ref.dtype).contiguous()
     check_finite(out, what)
+    return out
+
+
+def _validate_few_shot(state: Mapping[str, object], space: SearchSpace, what: str) -> dict[str, torch.Tensor]:
+    """A few-shot state dict: valid split positions, one copy per split key, each a valid reference state dict."""
+    from reference_nets.few_shot import COPY_PREFIX, SPLIT_KEY, copy_states, split_keys
+
+    positions_t = state[SPLIT_KEY]
+    if not torch.is_tensor(positions_t) or positions_t.is_floating_point() or positions_t.dim() != 1:
+        raise SubmissionError(f"{what}: {SPLIT_KEY} must be a 1-D integer tensor of arch positions")
+    choices = split_choices(space)
+    positions = tuple(int(p) for p in positions_t.tolist())
+    if len(set(positions)) != len(positions) or any(not 0 <= p < len(choices) for p in positions):
+        raise SubmissionError(f"{what}: {SPLIT_KEY} {list(positions)} must be distinct positions 0..{len(choices) - 1}")
+    stray = [k for k in state if k != SPLIT_KEY and not k.startswith(COPY_PREFIX)]
+    if stray:
+        raise SubmissionError(f"{what}: {len(stray)} key(s) outside the copies of the few-shot supernet: {_names(stray)}")
+    _, copies = copy_states(dict(state))  # type: ignore[arg-type]
+    want = len(split_keys(choices, positions))
+    indices = sorted({k[len(COPY_PREFIX) :].partition(".")[0] for k in state if k.startswith(COPY_PREFIX)})
+    if len(copies) != want or indices != sorted(str(i) for i in range(want)):
+        raise SubmissionError(f"{what}: splitting on positions {list(positions)} needs {want} copies (copies.0 .. copies.{want - 1}), found {len(indices)}")
+    out: dict[str, torch.Tensor] = {SPLIT_KEY: positions_t.detach().to("cpu", torch.int64).clone()}
+    for i, part in enumerate(copies):
+        if SPLIT_KEY in part:
+            raise SubmissionError(f"{what}: copy {i} is itself split; nest no few-shot supernets, split on more positions")
+        for k, v in validate_state_dict(part, space, f"{what} (copy {i})").items():
+            out[f"{COPY_PREFIX}{i}.{k}"] = v
     return out

@@ -9,19 +9,18 @@ reduces the sharing, but copies trained from scratch see too little data. So the
    every step trains each copy on the same batch with one subnet routed to it;
 3. epochs [70 %, 100 %): one copy per width pair of positions 0 and 1 (16 copies, each from its stage-2 parent).
 
-The returned :class:`SplitSupernet` keeps ``forward(x, arch)`` and routes each arch to its copy, so every subnet
-it realises is an ordinary first-k slice of one reference supernet with exactly the #params the space says.
+The returned supernet is the harness's :class:`~reference_nets.few_shot.FewShotSupernet`: copies of the reference
+supernet and a routing rule that is data (the split positions), so every subnet it realises is an ordinary first-k
+slice of one copy, and the harness evaluates all 50,000 subnets with its fast evaluator, outside the sandbox.
 The cosine LR runs over the whole schedule; each stage starts a fresh optimizer (momentum) for its copies.
 Exactly ``ctx.budget.epochs`` passes over the data.
 """
 
-import copy
-import itertools
 import math
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from reference_nets.few_shot import FewShotSupernet
 
 from harness.spaces.resnet20_width import CHOICES
 
@@ -30,38 +29,6 @@ LR = 0.1
 MOMENTUM = 0.9
 WEIGHT_DECAY = 5e-4
 STAGES = ((0.0, ()), (0.4, (0,)), (0.7, (0, 1)))  # (start as a fraction of the epochs, positions split on)
-
-
-class SplitSupernet(nn.Module):
-    """Copies of the reference supernet, one per combination of widths at ``positions``; routes by the arch."""
-
-    def __init__(self, copies, positions):
-        super().__init__()
-        self.positions = tuple(positions)
-        self.keys = list(itertools.product(*(CHOICES[p] for p in self.positions)))
-        if len(copies) != len(self.keys):
-            raise ValueError("one copy per key")
-        self.copies = nn.ModuleList(copies)
-        self.index = {key: i for i, key in enumerate(self.keys)}
-
-    def key(self, arch):
-        widths = [int(w) for w in arch.split("-")] if isinstance(arch, str) else [int(w) for w in arch]
-        return tuple(widths[p] for p in self.positions)
-
-    def forward(self, x, arch):
-        return self.copies[self.index[self.key(arch)]](x, arch)
-
-    def split(self, positions):
-        """A finer SplitSupernet: each new copy starts from the copy that served its key so far."""
-        finer = SplitSupernet.__new__(SplitSupernet)
-        keys = list(itertools.product(*(CHOICES[p] for p in positions)))
-        parents = []
-        for key in keys:
-            arch_key = dict(zip(positions, key))
-            parent_key = tuple(arch_key[p] for p in self.positions)
-            parents.append(copy.deepcopy(self.copies[self.index[parent_key]]))
-        SplitSupernet.__init__(finer, parents, positions)
-        return finer
 
 
 def sample_arch(rng, fixed=None):
@@ -83,7 +50,7 @@ def train(ctx):
     steps = ctx.steps_per_epoch(BATCH_SIZE)
     total = epochs * steps
     starts = [round(frac * epochs) for frac, _ in STAGES]
-    net = SplitSupernet([ctx.new_supernet()], ())
+    net = FewShotSupernet([ctx.new_supernet()], (), CHOICES)
     opt = make_optimizer(net)
     step = 0
     for epoch in range(epochs):
