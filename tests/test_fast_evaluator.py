@@ -11,7 +11,7 @@ import torch
 from harness.benchmarks.registry import Protocol
 from harness.data.splits import Split
 from harness.evaluation import FastOptions, evaluate, evaluate_with_info, make_eval_data
-from harness.evaluation.fast import fast_correct_chunks, schedule, unique_widths
+from harness.evaluation.fast import ChunkEvaluator, schedule, unique_widths
 from harness.evaluation.prefix_tree import USED_POSITIONS, build_plan
 from harness.evaluation.reference import reference_correct
 from harness.spaces import get_space
@@ -129,7 +129,9 @@ def test_logits_match_reference_loop_closely(bench1d: FakeBench, net1d: WidthSup
     archs = bench1d.space.sample_unique(np.random.default_rng(6), 7)
     widths, inverse = unique_widths(archs, bench1d.space.parse)
     got = np.zeros(len(widths), dtype=np.int64)
-    for start, correct, finite in fast_correct_chunks(net1d.state_dict(), 1, widths, data):
+    ev = ChunkEvaluator(net1d.state_dict(), 1, widths, data, opts=FastOptions(chunk_size=3))
+    for ci in range(ev.n_chunks):  # one evaluator, its buffers reused across chunks of different plans
+        start, correct, finite = ev.run(ci)
         assert finite.all()
         got[start : start + len(correct)] = correct
     ref = reference_correct(net1d, archs, data)

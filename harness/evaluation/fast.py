@@ -22,7 +22,7 @@ bfloat16 (statistics and the classifier in fp32) and is an option, not the defau
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -373,25 +373,3 @@ class ChunkEvaluator:
                     finite = f if finite is None else finite & f
         leaf = torch.as_tensor(plan.leaf_row, device=self.device)
         return start, correct[leaf].cpu().numpy(), finite[leaf].cpu().numpy()
-
-
-def fast_correct_chunks(
-    state: dict[str, torch.Tensor],
-    dims: int,
-    widths: np.ndarray,
-    data: EvalData,
-    *,
-    device: torch.device | str = "cpu",
-    opts: FastOptions = FastOptions(),
-    sched: FastSchedule | None = None,
-    eps: float = 1e-5,
-    chunk_ids: Sequence[int] | None = None,
-) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """Evaluate the distinct subnets ``widths`` (sorted, from :func:`unique_widths`) chunk by chunk.
-
-    Yields (start row, correct counts, all-logits-finite flags) per chunk. ``chunk_ids`` restricts the run to
-    some chunks (a shard of a distributed run); the chunking itself never depends on it.
-    """
-    ev = ChunkEvaluator(state, dims, widths, data, device=device, opts=opts, sched=sched, eps=eps)
-    for ci in chunk_ids if chunk_ids is not None else range(ev.n_chunks):
-        yield ev.run(ci)
