@@ -170,7 +170,7 @@ def gt_show(benchmark: str) -> None:
     import numpy as np
 
     from harness.benchmarks import get_benchmark
-    from harness.metrics import noise_ceiling, params_baseline
+    from harness.metrics import noise_ceiling, params_baseline, projected_kendall_ceiling
 
     bench = get_benchmark(benchmark)
     gt = bench.ground_truth()
@@ -185,6 +185,10 @@ def gt_show(benchmark: str) -> None:
             table.add_row("seed noise (mean std)", f"{np.nanstd(gt.acc[ok], axis=1, ddof=1).mean():.4f}")
         nc = noise_ceiling(gt.acc[ok], gt.params[ok], names=["kendall_tau", "spearman", "pearson"])
         table.add_row("noise ceiling", "  ".join(f"{k} {_fmt(v, 3)}" for k, v in nc.items()) if any(v is not None for v in nc.values()) else "unknown (one seed column)")
+        proj = projected_kendall_ceiling(gt.acc[ok])
+        if proj["single_seed_tau"] is not None:
+            table.add_row("single-seed Kendall τ", f"{proj['single_seed_tau']:.3f} (mean over seed pairs; latent r {proj['latent_r']:.3f})")
+            table.add_row("projected ceiling τ", "  ".join(f"{k}+{k} seeds {v:.3f}" for k, v in proj["tau_by_seeds_per_half"].items()) + "  (Spearman–Brown)")
         base = params_baseline(gt.params[ok], mean, names=["kendall_tau", "spearman"])
         table.add_row("#params baseline", "  ".join(f"{k} {_fmt(v, 3)}" for k, v in base.items()))
     for key in ("recipe", "seeds", "data_hash", "harness_version", "created", "build_seconds", "source"):

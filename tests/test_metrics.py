@@ -394,6 +394,22 @@ def test_noise_ceiling_two_and_more_seeds() -> None:
         M.noise_ceiling(np.where(acc5 > 0.89, np.nan, acc5), params)
 
 
+def test_projected_kendall_ceiling_predicts_the_measured_one() -> None:
+    """Projected from 2 seeds, the 4+4-seed ceiling matches the one measured on 8 seeds (normal latent model)."""
+    rng = np.random.default_rng(12)
+    n = 2000
+    true = rng.normal(0, 1, n)
+    acc = 0.5 + 0.05 * (true[:, None] + rng.normal(0, 0.8, (n, 8)))  # single-seed latent r = 1 / 1.64 ≈ 0.61
+    proj = M.projected_kendall_ceiling(acc[:, :2], seeds_per_half=[1, 4])
+    assert proj["latent_r"] == pytest.approx(1 / 1.64, abs=0.03)
+    assert proj["tau_by_seeds_per_half"][1] == pytest.approx(proj["single_seed_tau"])
+    measured = M.noise_ceiling(acc, names=["kendall_tau"])["kendall_tau"]
+    assert proj["tau_by_seeds_per_half"][4] == pytest.approx(measured, abs=0.02)
+    assert proj["tau_by_seeds_per_half"][4] > proj["tau_by_seeds_per_half"][1]
+    one = M.projected_kendall_ceiling(acc[:, :1])
+    assert one["single_seed_tau"] is None and all(v is None for v in one["tau_by_seeds_per_half"].values())
+
+
 # ------------------------------------------------------------------------------------------ report
 def test_evaluate_predictions_report_round_trip() -> None:
     rng = np.random.default_rng(1)

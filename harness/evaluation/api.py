@@ -53,7 +53,7 @@ def _prepare(model: Any, bench: Any) -> _Prepared:
     """Validate ``model`` (state dict or module) for ``bench``: keys, shapes, finite weights; one-line errors."""
     from reference_nets.few_shot import copy_states, is_few_shot_state
 
-    from harness.submission.reference import check_finite, is_few_shot_module, new_few_shot_supernet, new_reference_supernet, validate_state_dict
+    from harness.submission.reference import check_finite, is_few_shot_module, new_reference_supernet, validate_state_dict
 
     space = bench.space
     width = space.name in WIDTH_SPACES
@@ -62,11 +62,8 @@ def _prepare(model: Any, bench: Any) -> _Prepared:
     if isinstance(model, Mapping):
         what = "the few-shot supernet" if is_few_shot_state(dict(model)) else "checkpoint"
         state = validate_state_dict(model, space, what)
-        if is_few_shot_state(state):
-            positions, copies = copy_states(state)
-            module = new_few_shot_supernet(space, positions)
-            module.load_state_dict(state)
-            return _Prepared(None, module, False, few_shot=(positions, copies) if width else None)
+        if is_few_shot_state(state):  # validation admits few-shot states of width spaces only
+            return _Prepared(None, None, False, few_shot=copy_states(state))
         if width:
             return _Prepared(state, None, False)
         module = new_reference_supernet(space)
@@ -147,11 +144,17 @@ def _run_fast(prep: _Prepared, bench: Any, archs: list[str], data: EvalData, dev
 
 def _run_reference(prep: _Prepared, bench: Any, archs: list[str], data: EvalData, device: torch.device, progress: bool | Callable[[float, str], None]) -> np.ndarray:
     module = prep.module
-    if module is None:  # a width-space state dict asked for the reference loop
-        from harness.submission.reference import new_reference_supernet
+    if module is None:  # weights only (a reference or few-shot state dict) asked for the reference loop
+        from harness.submission.reference import new_few_shot_supernet, new_reference_supernet
 
-        module = new_reference_supernet(bench.space)
-        module.load_state_dict(prep.state)
+        if prep.few_shot is not None:
+            positions, copies = prep.few_shot
+            module = new_few_shot_supernet(bench.space, positions)
+            for copy_module, state in zip(module.copies, copies, strict=True):
+                copy_module.load_state_dict(state)
+        else:
+            module = new_reference_supernet(bench.space)
+            module.load_state_dict(prep.state)
     mine = distributed.my_units(len(archs))
     counts = np.zeros(len(archs), dtype=np.int64)
     with progress_bar(len(mine), f"evaluating {bench.name} (reference loop)", progress) as advance:

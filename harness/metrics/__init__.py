@@ -10,6 +10,7 @@ Public API::
     compute_metrics(pred, truth, params=None, names=None) -> dict[str, float]
     bootstrap_ci(pred, truth, params=None, names=None, n_boot=1000, seed=0, level=0.95) -> dict[str, (low, high)]
     noise_ceiling(acc, params=None, names=None, seed=0) -> dict[str, float | None]
+    projected_kendall_ceiling(acc, seeds_per_half=range(1, 9)) -> dict  (Spearman–Brown: seeds needed)
     params_baseline(params, truth, names=None) -> dict[str, float]
     evaluate_predictions(pred, acc, params, *, names=None, n_boot=1000, seed=0, level=0.95, baseline_ci=True) -> MetricReport
     paired_bootstrap(pred_a, pred_b, truth, params, metric, n_boot=2000, seed=0, level=0.95) -> dict
@@ -45,6 +46,7 @@ from harness.metrics.report import (
     evaluate_predictions,
     half_splits,
     noise_ceiling,
+    projected_kendall_ceiling,
     rank_key,
 )
 from harness.metrics.resampling import bootstrap_ci, paired_bootstrap, pairwise_resamples
@@ -73,6 +75,7 @@ __all__ = [
     "params_baseline",
     "pearson",
     "precision_at_bottom",
+    "projected_kendall_ceiling",
     "precision_at_top",
     "random_search_expectation",
     "rank_key",

@@ -88,6 +88,29 @@ def noise_ceiling(
     return {m: total[m] / count for m in names}
 
 
+def projected_kendall_ceiling(acc: ArrayLike, seeds_per_half: Iterable[int] = range(1, 9)) -> dict[str, Any]:
+    """How the Kendall-τ noise ceiling grows with seeds: a Spearman–Brown projection from the seeds at hand.
+
+    Why: a GT whose ceiling is too low needs more seeds, and building them costs hours; this says how many. The
+    mean single-seed τ over seed pairs is turned into a latent correlation r = sin(πτ/2) (Greiner's relation for
+    bivariate normal ranks), the reliability of a k-seed mean is kr / (1 + (k−1)r) (Spearman–Brown), and two
+    disjoint k-seed means then agree with τ = (2/π)·arcsin(reliability). Returns ``single_seed_tau``, ``latent_r``
+    and ``tau_by_seeds_per_half`` {k: τ}; with one seed column every value is None (the noise is unknown).
+    References: Greiner (1909); Spearman (1910), Brown (1910).
+    """
+    from harness.metrics.point import kendall_tau
+
+    a = _as_acc_matrix(acc)
+    ks = [int(k) for k in seeds_per_half]
+    if a.shape[1] < 2:
+        return {"single_seed_tau": None, "latent_r": None, "tau_by_seeds_per_half": dict.fromkeys(ks)}
+    taus = [kendall_tau(a[:, i], a[:, j]) for i, j in itertools.combinations(range(a.shape[1]), 2)]
+    tau1 = float(np.mean(taus))
+    r = math.sin(math.pi * tau1 / 2)
+    projected = {k: 2 / math.pi * math.asin(max(-1.0, min(1.0, k * r / (1 + (k - 1) * r)))) for k in ks}
+    return {"single_seed_tau": tau1, "latent_r": r, "tau_by_seeds_per_half": projected}
+
+
 # ------------------------------------------------------------------------------------------ report
 @dataclass(frozen=True)
 class Estimate:

@@ -45,15 +45,12 @@ def split_choices(space: SearchSpace) -> tuple[tuple[int, ...], ...]:
 
 
 def new_few_shot_supernet(space: SearchSpace, positions: tuple[int, ...] = ()) -> nn.Module:
-    """A few-shot supernet of ``space`` split on ``positions``, every copy a fresh reference supernet."""
+    """A few-shot supernet of ``space`` split on ``positions`` (valid positions, e.g. from a validated state
+    dict), every copy a fresh reference supernet."""
     from reference_nets.few_shot import FewShotSupernet, split_keys
 
     choices = split_choices(space)
-    n = len(split_keys(choices, positions)) if all(0 <= p < len(choices) for p in positions) else 0
-    try:
-        return FewShotSupernet([new_reference_supernet(space) for _ in range(n)], positions, choices)
-    except ValueError as exc:
-        raise SubmissionError(f"few-shot supernet: {exc}") from None
+    return FewShotSupernet([new_reference_supernet(space) for _ in split_keys(choices, positions)], positions, choices)
 
 
 def is_few_shot_module(module: object, space: SearchSpace) -> bool:
