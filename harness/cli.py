@@ -164,6 +164,53 @@ def gt_trim(
     console.print(f"{path}: kept the {n} archs finished for all {k} seeds")
 
 
+@gt_app.command("verify")
+def gt_verify(
+    benchmark: str,
+    cells: Annotated[int, typer.Option("--cells", help="How many finished cells to re-train.")] = 6,
+    rows: Annotated[Optional[str], typer.Option("--rows", help="Only GT rows START:STOP (e.g. 0:140).")] = None,
+    sample_seed: Annotated[int, typer.Option("--sample-seed", help="Seed of the cell sample.")] = 0,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 2,
+    file: Annotated[Optional[Path], typer.Option("--file", help="GT file (default: the benchmark's).")] = None,
+) -> None:
+    """Re-train a sample of GT cells with the file's recipe; exit 1 if any accuracy differs from the stored one."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from harness.benchmarks import get_benchmark
+    from harness.gt.verify import verify_gt
+
+    if workers < 1:
+        raise HarnessError("--workers must be positive")
+    row_range = _row_range(rows) if rows is not None else None
+    bench = get_benchmark(benchmark)
+    with Progress(TextColumn("re-training GT cells"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("verify", total=None)
+        checks = verify_gt(bench, path=file, n_cells=cells, rows=row_range, sample_seed=sample_seed, workers=workers,
+                           on_cell=lambda done, total: bar.update(task, completed=done, total=total))
+    table = Table(title=f"GT cells of {bench.name} re-trained here")
+    for col in ("row", "arch", "seed", "stored", "re-trained", "same"):
+        table.add_column(col)
+    for c in checks:
+        table.add_row(str(c.row), c.arch, str(c.seed), f"{c.stored:.6f}", f"{c.retrained:.6f}",
+                      "[green]yes[/]" if c.matches else "[red]no[/]")
+    console.print(table)
+    differ = sum(not c.matches for c in checks)
+    console.print(f"{len(checks) - differ} of {len(checks)} cells re-trained to the stored accuracy bit for bit")
+    if differ:
+        err_console.print(f"[red]Error:[/] {differ} of {len(checks)} cells differ from the stored accuracies: another "
+                          "machine, code or file trained them (builds: `nas-harness gt show`)", soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def _row_range(text: str) -> tuple[int, int]:
+    try:
+        start, stop = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise HarnessError(f"--rows must look like START:STOP (e.g. 0:140), got {text!r}") from None
+    return start, stop
+
+
 @gt_app.command("show")
 def gt_show(benchmark: str) -> None:
     """Summary of a benchmark's GT: size, accuracy spread, noise ceiling, provenance (no per-arch values)."""
@@ -195,6 +242,13 @@ def gt_show(benchmark: str) -> None:
         if key in gt.attrs:
             value = gt.attrs[key]
             table.add_row(key, json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+    builds = gt.attrs.get("builds", []) if isinstance(gt.attrs.get("builds"), list) else []
+    for b in builds:
+        table.add_row("build", f"{b.get('started', '?')}: {b.get('cells', '?')} cells · torch {b.get('torch', '?')} · "
+                               f"{b.get('cpu', '?')} ({b.get('cpu_capability', '?')}) · {b.get('workers', '?')} workers")
+    unrecorded = int(np.isfinite(gt.acc).sum()) - sum(int(b.get("cells", 0)) for b in builds)
+    if gt.attrs.get("recipe") is not None and unrecorded > 0:
+        table.add_row("build", f"{unrecorded} cells trained before builds were recorded (environment unknown)")
     table.add_row("content hash", gt.content_hash[:16])
     console.print(table)
 

@@ -98,6 +98,22 @@ def test_other_data_is_refused(bench, tiny_gt: Path, tmp_path: Path) -> None:
         build_gt(bench, n_archs=3, seeds=[0, 1], workers=1, out=out, progress=False, recipe=TINY)
 
 
+@pytest.mark.parametrize("bad", [1.02, -0.01, np.inf], ids=["above-1", "negative", "inf"])
+def test_accuracy_outside_0_1_is_a_gt_error(tiny_gt: Path, tmp_path: Path, bad: float) -> None:
+    """A hand-edited or percent-scaled GT file fails on read with one line, not deep inside a metric."""
+    import h5py
+
+    out = tmp_path / "bad.h5"
+    shutil.copy(tiny_gt, out)
+    with h5py.File(out, "r+") as f:
+        f["acc"][0, 0] = bad
+    with pytest.raises(GroundTruthError, match=r"fractions in \[0, 1\] or NaN"):
+        read_gt(out)
+    with h5py.File(out, "r+") as f:
+        f["acc"][0, 0] = np.nan  # not trained yet: still a valid (partial) file
+    assert np.isnan(read_gt(out).acc[0, 0])
+
+
 def test_bad_arguments_are_user_errors(bench, tmp_path: Path) -> None:
     with pytest.raises(GroundTruthError, match="seeds"):
         build_gt(bench, n_archs=2, seeds=[], out=tmp_path / "x.h5", progress=False, recipe=TINY)
@@ -189,3 +205,52 @@ def test_shipped_gt_is_well_formed(bench) -> None:
     _check_layout(path, bench, len(gt.archs), list(gt.attrs["seeds"]))
     Recipe.from_json(gt.attrs["recipe"])
     assert gt.mean_acc.std() > 0.005  # a GT with no spread across archs would rank nothing
+
+
+def test_each_build_records_its_environment_and_cells(bench, tiny_gt: Path, tmp_path: Path) -> None:
+    import torch
+
+    builds = read_gt(tiny_gt).attrs["builds"]
+    assert len(builds) == 1 and builds[0]["cells"] == 6  # 3 archs × 2 seeds; the no-op resume above added none
+    assert builds[0]["torch"] == torch.__version__ and builds[0]["cpu_capability"]
+    out = tmp_path / "extended.h5"
+    shutil.copy(tiny_gt, out)
+    build_gt(bench, n_archs=4, seeds=[0, 1, 2], workers=1, out=out, progress=False, recipe=TINY)
+    builds = read_gt(out).attrs["builds"]
+    assert [b["cells"] for b in builds] == [6, 12 - 6]  # the extension trained the 6 new cells of 4 × 3
+
+
+def test_verify_retrains_cells_bit_for_bit_and_catches_an_edited_cell(bench, tiny_gt: Path, tmp_path: Path) -> None:
+    import h5py
+
+    from harness.gt.verify import verify_gt
+
+    checks = verify_gt(bench, path=tiny_gt, n_cells=3, workers=1)
+    assert len(checks) == 3 and all(c.matches for c in checks)
+    edited = tmp_path / "edited.h5"
+    shutil.copy(tiny_gt, edited)
+    row, col = checks[0].row, [0, 1].index(checks[0].seed)
+    with h5py.File(edited, "r+") as f:
+        f["acc"][row, col] = f["acc"][row, col] + 1e-6
+    again = {(c.row, c.seed): c.matches for c in verify_gt(bench, path=edited, n_cells=3, workers=1)}
+    assert again == {(c.row, c.seed): (c.row, c.seed) != (checks[0].row, checks[0].seed) for c in checks}
+
+
+def test_verify_cli_exit_codes(tiny_gt: Path, tmp_path: Path) -> None:
+    import h5py
+
+    cli = [sys.executable, "-m", "harness.cli"]
+    ok = subprocess.run([*cli, "gt", "verify", BENCH, "--file", str(tiny_gt), "--cells", "2", "--workers", "1"],
+                        capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert "2 of 2 cells re-trained to the stored accuracy bit for bit" in ok.stdout
+    edited = tmp_path / "edited.h5"
+    shutil.copy(tiny_gt, edited)
+    with h5py.File(edited, "r+") as f:
+        f["acc"][...] = f["acc"][...] * 0.5
+    bad = subprocess.run([*cli, "gt", "verify", BENCH, "--file", str(edited), "--cells", "1", "--workers", "1"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and "1 of 1 cells differ" in bad.stderr and "Traceback" not in bad.stderr
+    rows = subprocess.run([*cli, "gt", "verify", BENCH, "--file", str(tiny_gt), "--rows", "2:9"],
+                          capture_output=True, text=True, timeout=300)
+    assert rows.returncode != 0 and "outside the GT's rows 0:3" in rows.stderr and "Traceback" not in rows.stderr

@@ -12,13 +12,17 @@ Design, and why:
 * **Both cores.** ``workers`` spawned processes, one torch thread each (on 2 cores, 2 independent runs beat one
   run with 2 threads: the nets are too small for intra-op parallelism to pay).
 * **Order.** Arch-major (all seeds of arch 0, then arch 1, ...), so a build stopped early leaves complete archs.
+* **Where each cell was trained.** Standalone training is chaotic: a rounding difference early on (another torch
+  build, another CPU kernel family) moves one seed's accuracy by several points. Results are bit-for-bit
+  reproducible only on the same software and CPU kind, so every build session that trains cells appends its
+  environment and cell count to the ``builds`` attribute, and ``nas-harness gt verify`` re-checks cells.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,6 +56,30 @@ def harness_version() -> str:
         return "0+unknown"
 
 
+def build_environment(workers: int) -> dict[str, Any]:
+    """What decides whether a cell retrains bit for bit: software versions and the CPU kernel family."""
+    import platform
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "harness_version": harness_version(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cpu": cpu,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "workers": int(workers),
+        "cells": 0,
+    }
+
+
 def gt_selection(bench: Benchmark, n: int, archset_size: int) -> np.ndarray:
     """Indices into the arch set of the first ``n`` GT archs (a prefix of one fixed seeded permutation)."""
     if not 1 <= n <= archset_size:
@@ -64,7 +92,8 @@ def _splits(bench: Benchmark, n: int) -> dict[str, np.ndarray]:
     return split_dev_test(n, float(bench.gt.get("test_fraction", TEST_FRACTION)), int(bench.gt.get("split_seed", SPLIT_SEED)))
 
 
-def _gt_data(bench: Benchmark) -> tuple[GTData, str]:
+def gt_data(bench: Benchmark) -> tuple[GTData, str]:
+    """The GT-run tensors of ``bench`` (train split and GT-test split) and the data hash a GT file must carry."""
     space = bench.space
     d = bench.load_data()
     geometry = dict(dims=int(getattr(space, "dims", 1)), in_channels=int(getattr(space, "in_channels", 1)))
@@ -132,6 +161,7 @@ def _open_state(bench: Benchmark, path: Path, n_archs: int, seeds: list[int], re
         index_full = gt_selection(bench, n, len(archset))
         _check_compatible(path, old, attrs, seeds, index_full)
         attrs["created"] = old.attrs.get("created", attrs["created"])
+        attrs["builds"] = list(old.attrs.get("builds", []))
         old_acc = old.acc
     acc = np.full((n, len(seeds)), np.nan)
     acc[: old_acc.shape[0], : old_acc.shape[1]] = old_acc
@@ -188,10 +218,12 @@ def build_gt(
     path = Path(out) if out is not None else bench.gt_path()
     if path is None:
         raise GroundTruthError(f"benchmark {bench.name} reads its GT from a released file; it cannot be built here")
-    data, data_hash = _gt_data(bench)
+    data, data_hash = gt_data(bench)
     state = _open_state(bench, path, n_archs, seeds, recipe, data_hash, resume)
     state.save()
     todo = [(i, j) for i in range(min(n_archs, len(state.archs))) for j in range(len(seeds)) if math.isnan(state.acc[i, j])]
+    if todo:
+        state.attrs.setdefault("builds", []).append(build_environment(workers))
     _run(state, todo, seeds, recipe, data, workers, progress, on_result)
     return path
 
@@ -208,54 +240,79 @@ def _run(state: _State, todo: list[tuple[int, int]], seeds: list[int], recipe: R
                    TimeRemainingColumn(), console=console, disable=not progress)
     plain_log = progress and not console.is_terminal  # e.g. nohup: rich cannot redraw, log lines instead
     started = time.monotonic()
-
-    def finish(i: int, j: int, value: float) -> None:
-        state.acc[i, j] = value
-        state.save()
-        bar.advance(task)
-        if on_result is not None:
-            on_result(i, j, value)
-        n_done = len(todo) - len(pending_left)
-        if plain_log and (n_done % 20 == 0 or n_done == len(todo)):
-            rate = (time.monotonic() - started) / max(n_done, 1)
-            console.log(f"{n_done}/{len(todo)} runs this session, {rate:.2f} s/run, last {state.archs[i]} seed {seeds[j]}: {value:.4f}")
-
-    pending_left = list(todo)
+    jobs = [(state.archs[i], seeds[j]) for i, j in todo]
     with bar:
         task = bar.add_task("train", total=total, completed=done0, bench=state.attrs["benchmark"])
-        if workers <= 1:
-            for i, j in todo:
-                value = train_one(state.archs[i], seeds[j], recipe, data)
-                pending_left.pop(0)
-                finish(i, j, value)
-            return
-        import multiprocessing as mp
+        for n_done, (k, value) in enumerate(iter_trained(jobs, recipe, data, workers), start=1):
+            i, j = todo[k]
+            state.acc[i, j] = value
+            state.attrs["builds"][-1]["cells"] += 1
+            state.save()
+            bar.advance(task)
+            if on_result is not None:
+                on_result(i, j, value)
+            if plain_log and (n_done % 20 == 0 or n_done == len(todo)):
+                rate = (time.monotonic() - started) / n_done
+                console.log(f"{n_done}/{len(todo)} runs this session, {rate:.2f} s/run, last {state.archs[i]} seed {seeds[j]}: {value:.4f}")
 
-        ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(data, 1)) as pool:
-            futures: dict[Future[float], tuple[int, int]] = {}
-            queue = iter(todo)
-            rj = recipe.to_json()
 
-            def submit_one() -> None:
-                item = next(queue, None)
-                if item is not None:
-                    futures[pool.submit(_run_task, state.archs[item[0]], seeds[item[1]], rj)] = item
+def iter_trained(jobs: Sequence[tuple[str, int]], recipe: Recipe, data: GTData, workers: int) -> Iterator[tuple[int, float]]:
+    """Train each (arch, seed) of ``jobs``; yield (job index, accuracy) as runs finish.
 
-            try:
-                for _ in range(2 * workers):  # a short queue keeps the arch-major order and a kill cheap
+    ``workers`` ≤ 1 trains in this process, in order. Otherwise spawned processes take the jobs through a short
+    queue (2 per worker), so results arrive roughly in job order and stopping the consumer (or a kill) abandons at
+    most the runs in flight. Every path trains with one torch thread: kernels may split their sums differently
+    across threads, and a cell must not depend on ``--workers``.
+    """
+    if workers <= 1:
+        import torch
+
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            for k, (arch, seed) in enumerate(jobs):
+                yield k, train_one(arch, seed, recipe, data)
+        finally:
+            torch.set_num_threads(previous)
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(data, 1)) as pool:
+        futures: dict[Future[float], int] = {}
+        queue = iter(enumerate(jobs))
+        rj = recipe.to_json()
+
+        def submit_one() -> None:
+            item = next(queue, None)
+            if item is not None:
+                k, (arch, seed) = item
+                futures[pool.submit(_run_task, arch, seed, rj)] = k
+
+        try:
+            for _ in range(2 * workers):
+                submit_one()
+            while futures:
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    k = futures.pop(fut)
+                    value = fut.result()
                     submit_one()
-                while futures:
-                    finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        i, j = futures.pop(fut)
-                        pending_left.remove((i, j))
-                        finish(i, j, fut.result())
-                        submit_one()
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                raise
+                    yield k, value
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+
+def train_cells(jobs: Sequence[tuple[str, int]], recipe: Recipe, data: GTData, workers: int,
+                on_cell: Callable[[int, int], None] | None = None) -> list[float]:
+    """Train every (arch, seed) of ``jobs`` and return the accuracies in job order; ``on_cell(done, total)``."""
+    values = [math.nan] * len(jobs)
+    for done, (k, value) in enumerate(iter_trained(jobs, recipe, data, workers), start=1):
+        values[k] = value
+        if on_cell is not None:
+            on_cell(done, len(jobs))
+    return values
 
 
 def trim_gt(path: Path, *, n_seeds: int | None = None) -> tuple[int, int]:

@@ -111,6 +111,12 @@ def read_gt(path: str | Path) -> GroundTruth:
         raise GroundTruthError(f"ground-truth file {path} is unreadable or incomplete: {exc}") from None
     if acc.ndim != 2 or acc.shape[0] != len(archs):
         raise GroundTruthError(f"ground-truth file {path}: acc has shape {acc.shape} for {len(archs)} archs")
+    finished = acc[~np.isnan(acc)]
+    if finished.size and not (finished.min() >= 0.0 and finished.max() <= 1.0):  # also catches ±inf
+        raise GroundTruthError(
+            f"ground-truth file {path}: accuracies must be fractions in [0, 1] or NaN (not trained yet), "
+            f"found range [{finished.min():g}, {finished.max():g}]"
+        )
     return GroundTruth(
         archs=archs,
         acc=acc,
