@@ -254,3 +254,21 @@ def test_verify_cli_exit_codes(tiny_gt: Path, tmp_path: Path) -> None:
     rows = subprocess.run([*cli, "gt", "verify", BENCH, "--file", str(tiny_gt), "--rows", "2:9"],
                           capture_output=True, text=True, timeout=300)
     assert rows.returncode != 0 and "outside the GT's rows 0:3" in rows.stderr and "Traceback" not in rows.stderr
+
+
+def test_gt_show_of_a_file_lists_builds_and_the_measured_ceiling(tiny_gt: Path, tmp_path: Path) -> None:
+    import h5py
+
+    cli = [sys.executable, "-m", "harness.cli"]
+    shown = subprocess.run([*cli, "gt", "show", BENCH, "--file", str(tiny_gt)], capture_output=True, text=True,
+                           timeout=300, env={**os.environ, "COLUMNS": "250"})
+    assert shown.returncode == 0, shown.stderr
+    assert "3 of 3 × 2 seeds" in shown.stdout and "measured ceiling τ" in shown.stdout and "1+1 seeds" in shown.stdout
+    assert "6 cells · torch" in shown.stdout and "before builds were recorded" not in shown.stdout
+    other = tmp_path / "other.h5"
+    shutil.copy(tiny_gt, other)
+    with h5py.File(other, "r+") as f:
+        f.attrs["benchmark"] = "nb201-cifar10"
+    refused = subprocess.run([*cli, "gt", "show", BENCH, "--file", str(other)], capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 3 and "holds the GT of benchmark 'nb201-cifar10'" in refused.stderr
+    assert "Traceback" not in refused.stderr

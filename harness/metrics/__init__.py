@@ -10,7 +10,7 @@ Public API::
     compute_metrics(pred, truth, params=None, names=None) -> dict[str, float]
     bootstrap_ci(pred, truth, params=None, names=None, n_boot=1000, seed=0, level=0.95) -> dict[str, (low, high)]
     noise_ceiling(acc, params=None, names=None, seed=0) -> dict[str, float | None]
-    projected_kendall_ceiling(acc, seeds_per_half=range(1, 9)) -> dict  (Spearman–Brown: seeds needed)
+    projected_kendall_ceiling(acc, seeds_per_half=range(1, 9), seed=0) -> dict  (measured, then calibrated Spearman–Brown: seeds needed)
     params_baseline(params, truth, names=None) -> dict[str, float]
     evaluate_predictions(pred, acc, params, *, names=None, n_boot=1000, seed=0, level=0.95, baseline_ci=True) -> MetricReport
     paired_bootstrap(pred_a, pred_b, truth, params, metric, n_boot=2000, seed=0, level=0.95) -> dict
@@ -46,6 +46,7 @@ from harness.metrics.report import (
     evaluate_predictions,
     half_splits,
     noise_ceiling,
+    disjoint_subset_pairs,
     projected_kendall_ceiling,
     rank_key,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "params_baseline",
     "pearson",
     "precision_at_bottom",
+    "disjoint_subset_pairs",
     "projected_kendall_ceiling",
     "precision_at_top",
     "random_search_expectation",
