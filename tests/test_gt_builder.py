@@ -254,6 +254,10 @@ def test_verify_cli_exit_codes(tiny_gt: Path, tmp_path: Path) -> None:
     rows = subprocess.run([*cli, "gt", "verify", BENCH, "--file", str(tiny_gt), "--rows", "2:9"],
                           capture_output=True, text=True, timeout=300)
     assert rows.returncode != 0 and "outside the GT's rows 0:3" in rows.stderr and "Traceback" not in rows.stderr
+    with h5py.File(edited, "r+") as f:
+        f.attrs["benchmark"] = "nb201-cifar10"
+    other = subprocess.run([*cli, "gt", "verify", BENCH, "--file", str(edited)], capture_output=True, text=True, timeout=300)
+    assert other.returncode == 3 and "holds the GT of benchmark 'nb201-cifar10'" in other.stderr
 
 
 def test_gt_show_of_a_file_lists_builds_and_the_measured_ceiling(tiny_gt: Path, tmp_path: Path) -> None:

@@ -76,6 +76,8 @@ def verify_gt(
     if path is None:
         raise GroundTruthError(f"benchmark {bench.name} reads its GT from a released file; there is no recipe to re-train")
     gt = read_gt(path)
+    if gt.attrs.get("benchmark", bench.name) != bench.name:
+        raise GroundTruthError(f"{path} holds the GT of benchmark {gt.attrs.get('benchmark')!r}, not {bench.name!r}")
     try:
         recipe = Recipe.from_json(gt.attrs.get("recipe", "{}"))
     except (TypeError, ValueError, GroundTruthError):
