@@ -122,10 +122,7 @@ def _check_compatible(path: Path, old: Any, attrs: dict[str, Any], seeds: list[i
         raise GroundTruthError(f"{path} holds the GT of benchmark {old.attrs.get('benchmark')!r}, not {attrs['benchmark']!r}; {fix}")
     if old.attrs.get("data_hash") != attrs["data_hash"]:
         raise GroundTruthError(f"{path} was built on other data (data hash differs); {fix}")
-    try:
-        old_recipe = Recipe.from_json(old.attrs.get("recipe", "{}"))
-    except (TypeError, ValueError, GroundTruthError):
-        raise GroundTruthError(f"{path} has no readable recipe; {fix}") from None
+    old_recipe = Recipe.stored_in(old.attrs, path, fix)
     new_recipe = Recipe.from_json(attrs["recipe"])
     if old_recipe != new_recipe:
         diff = [k for k in vars(new_recipe) if getattr(old_recipe, k) != getattr(new_recipe, k)]

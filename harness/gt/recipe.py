@@ -64,6 +64,14 @@ class Recipe:
             raise GroundTruthError(f"recipe has unknown fields {', '.join(extra)}")
         return cls(**data)
 
+    @classmethod
+    def stored_in(cls, attrs: dict[str, Any], where: object, hint: str) -> Recipe:
+        """The recipe a GT file's attributes carry; a missing or unreadable one is a GroundTruthError ending in ``hint``."""
+        try:
+            return cls.from_json(attrs.get("recipe", "{}"))
+        except (TypeError, ValueError, GroundTruthError):
+            raise GroundTruthError(f"{where} has no readable recipe; {hint}") from None
+
 
 #: The recipe of the shipped GT of the default benchmark. Chosen on 40 archs × 4 seeds against SGD (nesterov,
 #: lr 0.1, one-cycle): AdamW spread the archs wider (std of seed-means 3.8 % vs 2.5 %) at the same seed noise,

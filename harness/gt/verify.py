@@ -78,10 +78,7 @@ def verify_gt(
     gt = read_gt(path)
     if gt.attrs.get("benchmark", bench.name) != bench.name:
         raise GroundTruthError(f"{path} holds the GT of benchmark {gt.attrs.get('benchmark')!r}, not {bench.name!r}")
-    try:
-        recipe = Recipe.from_json(gt.attrs.get("recipe", "{}"))
-    except (TypeError, ValueError, GroundTruthError):
-        raise GroundTruthError(f"{path} has no readable recipe; it cannot be re-trained") from None
+    recipe = Recipe.stored_in(gt.attrs, path, "it cannot be re-trained")
     seeds = [int(s) for s in gt.attrs.get("seeds", [])]
     if len(seeds) != gt.n_seeds:
         raise GroundTruthError(f"{path} lists {len(seeds)} seeds for {gt.n_seeds} accuracy columns")

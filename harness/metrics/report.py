@@ -126,15 +126,15 @@ def projected_kendall_ceiling(acc: ArrayLike, seeds_per_half: Iterable[int] = ra
     per-seed reliability it implies by Spearman–Brown, ρ_k = R_k / (k − (k−1)R_k); a k-seed mean then has
     R_k = kρ_k / (1 + (k−1)ρ_k) and two of them agree with τ = (2/π)·arcsin(R_k). Under Gaussian seed noise ρ_k is
     the same for every k. Real seed noise is not Gaussian (its size varies from arch to arch, its tails are
-    heavier), the Greiner relation no longer holds exactly, and ρ_k is seen to fall as k grows. Projecting from single seeds alone then
-    overstates the ceiling: on ``mnist1d-w20`` (the first 263 archs trained with 8 seeds) 3 seeds project the
+    heavier), the Greiner relation no longer holds exactly, and ρ_k is seen to fall as k grows. Projecting from
+    single seeds alone then overstates the ceiling: on ``mnist1d-w20`` (the first 263 archs trained with 8 seeds) 3 seeds project the
     4+4 ceiling to 0.703 against 0.662 measured. So with two or more measured k, ρ_k = ρ∞ + c/k is fitted by
     least squares (there, 4 and 6 seeds project 0.668 and 0.653), and extrapolated when c > 0; when ρ_k does not
     fall, the last measured ρ is held (never extrapolate upwards). With one measured k the plain Spearman–Brown
-    value is returned and ``calibrated`` is False: read it as an optimistic estimate.
+    value is returned and ``rho_fit`` is None: read it as an optimistic estimate.
 
-    Returns ``single_seed_tau``, ``latent_r`` (ρ_1), ``measured`` {k: τ}, ``rho_fit`` {rho_inf, c} or None,
-    ``calibrated`` and ``tau_by_seeds_per_half`` {k: τ} (measured values where k ≤ ⌊S/2⌋). With one seed column
+    Returns ``single_seed_tau``, ``latent_r`` (ρ_1), ``measured`` {k: τ}, ``rho_fit`` {rho_inf, c} (None when
+    uncalibrated) and ``tau_by_seeds_per_half`` {k: τ} (measured values where k ≤ ⌊S/2⌋). With one seed column
     every value is None (the noise is unknown). References: Greiner (1909); Spearman (1910), Brown (1910).
     """
     from harness.metrics.point import kendall_tau
@@ -143,7 +143,7 @@ def projected_kendall_ceiling(acc: ArrayLike, seeds_per_half: Iterable[int] = ra
     ks = [int(k) for k in seeds_per_half]
     n_seeds = a.shape[1]
     if n_seeds < 2:
-        return {"single_seed_tau": None, "latent_r": None, "measured": {}, "rho_fit": None, "calibrated": False,
+        return {"single_seed_tau": None, "latent_r": None, "measured": {}, "rho_fit": None,
                 "tau_by_seeds_per_half": dict.fromkeys(ks)}
     measured: dict[int, float] = {}
     for k in range(1, n_seeds // 2 + 1):
@@ -171,7 +171,7 @@ def projected_kendall_ceiling(acc: ArrayLike, seeds_per_half: Iterable[int] = ra
             r = rho_at(k)
             projected[k] = _tau_from_reliability(k * r / (1 + (k - 1) * r))
     return {"single_seed_tau": measured[1], "latent_r": rho[1], "measured": measured, "rho_fit": fit,
-            "calibrated": fit is not None, "tau_by_seeds_per_half": projected}
+            "tau_by_seeds_per_half": projected}
 
 
 # ------------------------------------------------------------------------------------------ report
