@@ -127,11 +127,11 @@ def projected_kendall_ceiling(acc: ArrayLike, seeds_per_half: Iterable[int] = ra
     R_k = kρ_k / (1 + (k−1)ρ_k) and two of them agree with τ = (2/π)·arcsin(R_k). Under Gaussian seed noise ρ_k is
     the same for every k. Real seed noise is not Gaussian (its size varies from arch to arch, its tails are
     heavier), the Greiner relation no longer holds exactly, and ρ_k is seen to fall as k grows. Projecting from
-    single seeds alone then overstates the ceiling: on ``mnist1d-w20`` (the first 263 archs trained with 8 seeds) 3 seeds project the
-    4+4 ceiling to 0.703 against 0.662 measured. So with two or more measured k, ρ_k = ρ∞ + c/k is fitted by
-    least squares (there, 4 and 6 seeds project 0.668 and 0.653), and extrapolated when c > 0; when ρ_k does not
-    fall, the last measured ρ is held (never extrapolate upwards). With one measured k the plain Spearman–Brown
-    value is returned and ``rho_fit`` is None: read it as an optimistic estimate.
+    single seeds alone then overstates the ceiling: on ``mnist1d-w20`` (500 archs × 8 seeds) the first 3 seeds
+    project the 4+4 ceiling to 0.705 against 0.664 measured. So with two or more measured k, ρ_k = ρ∞ + c/k is
+    fitted by least squares (there, the first 4 and 6 seeds project 0.675 and 0.661), and extrapolated when
+    c > 0; when ρ_k does not fall, the last measured ρ is held (never extrapolate upwards). With one measured k
+    the plain Spearman–Brown value is returned and ``rho_fit`` is None: read it as an optimistic estimate.
 
     Returns ``single_seed_tau``, ``latent_r`` (ρ_1), ``measured`` {k: τ}, ``rho_fit`` {rho_inf, c} (None when
     uncalibrated) and ``tau_by_seeds_per_half`` {k: τ} (measured values where k ≤ ⌊S/2⌋). With one seed column
