@@ -89,9 +89,15 @@ def noise_ceiling(
 
 
 def disjoint_subset_pairs(n_seeds: int, k: int, max_pairs: int = MAX_HALF_SPLITS, seed: int = 0) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Unordered pairs of disjoint k-seed subsets: all when there are at most ``max_pairs``, else a seeded draw."""
+    """Unordered pairs of disjoint k-seed subsets: all when there are at most ``max_pairs``, else a seeded draw.
+
+    Two halves of an even seed count are the splits :func:`half_splits` gives, drawn the same way, so the
+    ceiling measured at k = S/2 is the very value :func:`noise_ceiling` reports, not a second draw of it.
+    """
     if not 1 <= k <= n_seeds // 2:
         raise ValueError(f"need 1 <= k <= {n_seeds // 2} seeds per subset for {n_seeds} seeds, got {k}")
+    if 2 * k == n_seeds:
+        return half_splits(n_seeds, max_pairs, seed)
     count = math.comb(n_seeds, k) * math.comb(n_seeds - k, k) // 2
     if count <= max_pairs:
         return [(a, b) for a in itertools.combinations(range(n_seeds), k)
