@@ -386,12 +386,36 @@ def test_noise_ceiling_two_and_more_seeds() -> None:
         assert nc[name] == pytest.approx(ab[name])
     assert nc["top1_regret"] == pytest.approx((ab["top1_regret"] + ba["top1_regret"]) / 2)  # both orientations
     assert len(M.half_splits(2)) == 1 and len(M.half_splits(4)) == 3 and len(M.half_splits(3)) == 3
-    assert len(M.half_splits(10)) == 20 and M.half_splits(10, seed=1) == M.half_splits(10, seed=1)
+    assert len(M.half_splits(12)) == 462 and len(M.half_splits(10, max_splits=20)) == 20  # all of C(11, 5); a draw
+    assert len(M.half_splits(14)) == 500 and M.half_splits(14, seed=1) == M.half_splits(14, seed=1) != M.half_splits(14)
     acc5 = np.clip(mean[:, None] + rng.normal(0, 0.01, (n, 5)), 0, 1)
     nc5 = M.noise_ceiling(acc5, params, ["kendall_tau"])
     assert 0.5 < nc5["kendall_tau"] < 1.0
     with pytest.raises(ValueError, match="non-finite"):
         M.noise_ceiling(np.where(acc5 > 0.89, np.nan, acc5), params)
+
+
+def test_noise_ceiling_is_memoised_on_the_exact_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rescoring many runs against one GT computes its ceiling once; any change to the arrays recomputes it."""
+    import harness.metrics.report as report
+
+    rng = np.random.default_rng(9)
+    acc = np.clip(rng.uniform(0.6, 0.9, 60)[:, None] + rng.normal(0, 0.01, (60, 4)), 0, 1)
+    params = rng.integers(1000, 100_000, 60)
+    calls: list[int] = []
+    real = report._split_half_means
+    monkeypatch.setattr(report, "_split_half_means", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(report, "_ceiling_memo", {})
+    first = M.noise_ceiling(acc, params, ["kendall_tau"])
+    first["kendall_tau"] = -1.0  # the caller's copy: must not reach the memo
+    assert M.noise_ceiling(acc, params, ["kendall_tau"])["kendall_tau"] == pytest.approx(real(acc, params, ["kendall_tau"], 0)["kendall_tau"])
+    assert len(calls) == 1
+    changed = acc.copy()
+    changed[0, 0] += 0.001
+    M.noise_ceiling(changed, params, ["kendall_tau"])
+    M.noise_ceiling(acc, params, ["kendall_tau", "pearson"])
+    M.noise_ceiling(acc, params + 1, ["kendall_tau"])
+    assert len(calls) == 4
 
 
 def test_projected_kendall_ceiling_predicts_the_measured_one() -> None:

@@ -76,7 +76,7 @@ class Recipe:
 #: The recipe of the shipped GT of the default benchmark. Chosen on 40 archs × 4 seeds against SGD (nesterov,
 #: lr 0.1, one-cycle): AdamW spread the archs wider (std of seed-means 3.8 % vs 2.5 %) at the same seed noise,
 #: so its noise ceiling was higher (Kendall τ of 2-seed halves 0.59 vs 0.37); 8 epochs on 4000 samples keep one run
-#: near 5 s with 2 workers on 2 CPU cores, so that the 500 archs × 8 seeds of the shipped GT take about 5.5 h.
+#: near 5.3 s with 2 workers on 2 CPU cores, so that the 500 archs × 12 seeds of the shipped GT take about 9 h.
 DEFAULT_RECIPE = Recipe(
     optimizer="adamw",
     lr=0.004,
