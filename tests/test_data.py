@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from harness.benchmarks import get_benchmark
+from harness.data.hashing import hash_arrays
 from harness.data.mnist1d_source import generate_mnist1d
-from harness.data.splits import hash_arrays, make_splits
+from harness.data.splits import make_splits
 
 #: The data hash of the default benchmark. If this changes, every shipped GT and stored run is invalidated:
 #: change it only together with the spec's [data]/[splits] and a rebuilt GT.

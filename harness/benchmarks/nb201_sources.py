@@ -36,8 +36,9 @@ import torch
 from harness import config
 from harness.benchmarks.sources import ARCHSET_LOADERS, DATA_LOADERS, GT_LOADERS, load_archset
 from harness.data.cifar import CIFAR10, CIFAR100, ImageArrays, PickleDataset, read_cifar, verify_default
+from harness.data.hashing import hash_arrays
 from harness.data.imagenet16 import IMAGENET16, NUM_CLASSES_NB201, read_imagenet16
-from harness.data.splits import DataSplits, Split, hash_arrays
+from harness.data.splits import DataSplits, Split
 from harness.errors import DataError, GroundTruthError, InvalidArchError
 from harness.gt.gt_file import GroundTruth, content_hash, split_dev_test
 

@@ -13,11 +13,12 @@ was made with.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+
+from harness.data.hashing import hash_arrays
 
 SPLIT_NAMES = ("train", "calib", "eval", "gt_test")
 
@@ -45,17 +46,6 @@ class DataSplits:
 
     def sizes(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name in SPLIT_NAMES}
-
-
-def hash_arrays(*arrays: np.ndarray) -> str:
-    """SHA-256 of the arrays' dtypes, shapes and bytes, in order."""
-    h = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(str(a.dtype).encode())
-        h.update(str(a.shape).encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
 
 
 def make_splits(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 from collections.abc import Iterable, Mapping
@@ -11,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.data.hashing import hash_arrays
 from harness.errors import UnknownNameError
 from harness.metrics._core import ArrayLike, as_vector
 from harness.metrics._engine import point_values
@@ -84,17 +84,13 @@ def noise_ceiling(
         return {m: None for m in names}
     if a.shape[0] < 3:
         raise ValueError(f"need at least 3 archs to compute metrics, got {a.shape[0]}")
-    key = (_digest(a), None if params is None else _digest(np.asarray(params, dtype=np.float64)), tuple(names), seed,
-           MAX_HALF_SPLITS)
+    key = (hash_arrays(a), None if params is None else hash_arrays(np.asarray(params, dtype=np.float64)), tuple(names),
+           seed, MAX_HALF_SPLITS)
     if key not in _ceiling_memo:
         if len(_ceiling_memo) >= _CEILING_MEMO_SIZE:
             _ceiling_memo.pop(next(iter(_ceiling_memo)))
         _ceiling_memo[key] = _split_half_means(a, params, names, seed)
     return dict(_ceiling_memo[key])
-
-
-def _digest(x: np.ndarray) -> tuple[tuple[int, ...], str]:
-    return x.shape, hashlib.blake2b(np.ascontiguousarray(x).tobytes(), digest_size=16).hexdigest()
 
 
 def _split_half_means(a: np.ndarray, params: ArrayLike | None, names: list[str], seed: int) -> dict[str, float | None]:
