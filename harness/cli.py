@@ -73,19 +73,19 @@ def _split_choice(split: str) -> str:
 # ------------------------------------------------------------------------------------------ benchmarks
 @app.command()
 def benchmarks() -> None:
-    """List the benchmarks with their space, data, arch-set size, GT size and noise ceiling."""
+    """List the benchmarks with their space, data, arch-set size, GT size and split-half agreement."""
     from harness.benchmarks import list_benchmarks
-    from harness.metrics import noise_ceiling
+    from harness.metrics import split_half_agreement
 
     table = Table(title="Benchmarks")
-    for col in ("name", "space", "data", "arch set", "GT archs × seeds", "noise ceiling (τ)", "primary"):
+    for col in ("name", "space", "data", "arch set", "GT archs × seeds", "split-half τ", "primary"):
         table.add_column(col, no_wrap=col == "name", overflow="fold")
     for bench in list_benchmarks():
         size = bench.archset.get("size", "?")
         try:
             gt = bench.ground_truth()
             gt_text = f"{int(gt.complete.sum())} × {gt.n_seeds}"
-            ceiling = noise_ceiling(gt.acc[gt.complete], gt.params[gt.complete], names=["kendall_tau"]).get("kendall_tau")
+            ceiling = split_half_agreement(gt.acc[gt.complete], gt.params[gt.complete], names=["kendall_tau"]).get("kendall_tau")
             ceiling_text = _fmt(ceiling, 3) if ceiling is not None else "unknown (1 seed)"
         except HarnessError as exc:
             gt_text, ceiling_text = f"[yellow]not available[/]: {exc}", "—"
@@ -216,7 +216,7 @@ def gt_show(
     benchmark: str,
     file: Annotated[Optional[Path], typer.Option("--file", help="A GT file of this benchmark, e.g. a build in progress.")] = None,
 ) -> None:
-    """Summary of a benchmark's GT: size, accuracy spread, noise ceiling, provenance (no per-arch values).
+    """Summary of a benchmark's GT: size, accuracy spread, split-half agreement, best achievable τ, provenance.
 
     Statistics use the archs finished for every seed, so a build in progress can be watched with ``--file``.
     """
@@ -224,7 +224,13 @@ def gt_show(
 
     from harness.benchmarks import get_benchmark
     from harness.gt.gt_file import read_gt
-    from harness.metrics import noise_ceiling, params_baseline, projected_kendall_ceiling
+    from harness.metrics import (
+        best_achievable_tau,
+        complexity_bias_reference,
+        params_baseline,
+        projected_kendall_ceiling,
+        split_half_agreement,
+    )
 
     bench = get_benchmark(benchmark)
     gt = read_gt(file) if file is not None else bench.ground_truth()
@@ -239,8 +245,12 @@ def gt_show(
         table.add_row("seed-mean accuracy", f"min {mean.min():.4f}  median {np.median(mean):.4f}  max {mean.max():.4f}  std {mean.std():.4f}")
         if gt.n_seeds > 1:
             table.add_row("seed noise (mean std)", f"{np.nanstd(gt.acc[ok], axis=1, ddof=1).mean():.4f}")
-        nc = noise_ceiling(gt.acc[ok], gt.params[ok], names=["kendall_tau", "spearman", "pearson"])
-        table.add_row("noise ceiling", "  ".join(f"{k} {_fmt(v, 3)}" for k, v in nc.items()) if any(v is not None for v in nc.values()) else "unknown (one seed column)")
+        nc = split_half_agreement(gt.acc[ok], gt.params[ok], names=["kendall_tau", "spearman", "pearson"])
+        table.add_row("split-half agreement", "  ".join(f"{k} {_fmt(v, 3)}" for k, v in nc.items()) + f" ({gt.n_seeds // 2} vs {gt.n_seeds - gt.n_seeds // 2} seeds; not an upper bound)" if any(v is not None for v in nc.values()) else "unknown (one seed column)")
+        best = best_achievable_tau(gt.acc[ok])
+        if best["tau"] is not None:
+            table.add_row("best achievable τ", f"{best['tau']:.3f} (perfect predictor of expected accuracy vs the {gt.n_seeds}-seed mean; {best['model']})")
+        table.add_row("CB reference (size-blind)", f"{complexity_bias_reference(mean, gt.params[ok]):.3f} (C/(C+D) of GT vs #params: the CB of a predictor that ignores size)")
         half = gt.n_seeds // 2
         proj = projected_kendall_ceiling(gt.acc[ok], seeds_per_half=range(1, max(8, half + 4) + 1))
         if proj["single_seed_tau"] is not None:
@@ -270,7 +280,7 @@ def gt_show(
 
 # --------------------------------------------------------------------------------------------- score
 def _render_report(run: Any, split: str) -> None:
-    from harness.metrics import METRICS
+    from harness.metrics import METRICS, best_tau_of, neutral_of, split_half_of
 
     payload = run.metrics.get("splits", {}).get(split)
     if payload is None:
@@ -278,23 +288,31 @@ def _render_report(run: Any, split: str) -> None:
         return
     primary = run.metrics.get("primary_metric", "kendall_tau")
     table = Table(title=f"{run.submission} on {run.benchmark} — {split} split (n={payload['n']}), run {run.run_id}")
-    for col in ("metric", "value", "95% CI", "#params baseline", "noise ceiling"):
+    for col in ("metric", "value", "95% CI", "#params baseline", "split-half / neutral"):
         table.add_column(col, justify="right" if col != "metric" else "left")
+    split_half = split_half_of(payload)
     for name, m in payload["metrics"].items():
         spec = METRICS.get(name)
         label = spec.label if spec is not None else name
         if name == primary:
             label = f"[bold]{label} (primary)[/]"
         base = payload.get("baseline", {}).get(name, {})
-        ceiling = payload.get("noise_ceiling", {}).get(name)
+        if spec is not None and spec.higher_is_better is None:  # diagnostic: its neutral point, not an agreement
+            nu = neutral_of(payload, name)
+            reference = f"near {_fmt(nu, 3)}" if nu is not None else "n/a"
+        else:
+            reference = _fmt(split_half.get(name))
         table.add_row(
             label,
             _fmt(m.get("value")),
             f"[{_fmt(m.get('ci_low'), 3)}, {_fmt(m.get('ci_high'), 3)}]",
             _fmt(base.get("value") if isinstance(base, dict) else base),
-            _fmt(ceiling),
+            reference,
         )
     console.print(table)
+    best = best_tau_of(payload)
+    if best is not None:
+        console.print(f"best achievable Kendall τ on this split (perfect predictor of expected accuracy vs the GT seed mean): {best:.3f}")
 
 
 @app.command()
@@ -354,6 +372,7 @@ def leaderboard(
 ) -> None:
     """Ranked runs: primary metric, then tie-breaks, then the earlier run."""
     from harness.benchmarks import get_benchmark
+    from harness.metrics import LEADERBOARD_COLUMNS, METRICS, split_half_of
 
     _split_choice(split)
     results = _store(store)
@@ -371,24 +390,25 @@ def leaderboard(
             current_gt = None
         rows = results.leaderboard(name, split=split, primary=bench.primary_metric, best_per_submission=not all_runs)
         table = Table(title=f"{name} — {split} split, ranked by {bench.primary_metric}")
-        for col in ("#", "submission", "kind", "Kendall τ", "Spearman ρ", "Pearson", "P@top5%", "top-1 regret", "run", "note"):
+        for col in ("#", "submission", "kind", *(METRICS[k].label for k in LEADERBOARD_COLUMNS), "run", "note"):
             table.add_column(col, min_width=6 if col not in ("#", "note") else None, overflow="fold")
+        digits = {k: 4 if METRICS[k].unit == "pp" else 3 for k in LEADERBOARD_COLUMNS}
         reference_added = False
         for i, run in enumerate(rows, 1):
             payload = run.metrics.get("splits", {}).get(split, {})
             m = payload.get("metrics", {})
             if not reference_added and payload:
-                ceiling = payload.get("noise_ceiling", {})
+                ceiling = split_half_of(payload)
                 base = payload.get("baseline", {})
-                table.add_row("", "[italic]noise ceiling (GT seeds)[/]", "reference", _fmt(ceiling.get("kendall_tau"), 3), _fmt(ceiling.get("spearman"), 3), _fmt(ceiling.get("pearson"), 3), _fmt(ceiling.get("p_at_top_5"), 3), _fmt(ceiling.get("top1_regret"), 4), "", "")
-                table.add_row("", "[italic]#params baseline[/]", "reference", *(_fmt(base.get(k, {}).get("value"), 3) for k in ("kendall_tau", "spearman", "pearson", "p_at_top_5")), _fmt(base.get("top1_regret", {}).get("value"), 4), "", "")
+                table.add_row("", "[italic]split-half agreement (GT seeds)[/]", "reference", *(_fmt(ceiling.get(k), digits[k]) for k in LEADERBOARD_COLUMNS), "", "")
+                table.add_row("", "[italic]#params baseline[/]", "reference", *(_fmt(base.get(k, {}).get("value"), digits[k]) for k in LEADERBOARD_COLUMNS), "", "")
                 reference_added = True
             note = []
             if run.is_baseline:
                 note.append("baseline")
             if current_gt is not None and run.gt_hash != current_gt:
                 note.append("[red]stale GT: rescore[/]")
-            table.add_row(str(i), run.submission, run.kind, *(_fmt(m.get(k, {}).get("value"), 3) for k in ("kendall_tau", "spearman", "pearson", "p_at_top_5")), _fmt(m.get("top1_regret", {}).get("value"), 4), run.run_id, ", ".join(note))
+            table.add_row(str(i), run.submission, run.kind, *(_fmt(m.get(k, {}).get("value"), digits[k]) for k in LEADERBOARD_COLUMNS), run.run_id, ", ".join(note))
         console.print(table)
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pandas as pd
 
-from harness.metrics import METRICS, rank_key
+from harness.metrics import LEADERBOARD_COLUMNS, METRICS, neutral_of, rank_key, split_half_of
 from harness.store import RunRecord
 
-DEFAULT_METRICS = ("kendall_tau", "spearman", "pearson", "p_at_top_5", "p_at_top_10", "top1_regret")
+DEFAULT_METRICS = LEADERBOARD_COLUMNS  # the one list, declared with the metrics
 PER_SUBMISSION = ("best", "latest", "all")
 NOISE_CEILING = "GT noise ceiling"
 PARAMS_BASELINE = "#params baseline"
@@ -42,6 +42,8 @@ def direction(metric: str) -> str:
     if spec is None:
         return "—"
     if spec.higher_is_better is None:
+        if spec.neutral_per_gt:
+            return "near the size-blind reference"
         return f"near {spec.neutral:g}" if spec.neutral is not None else "—"
     return "higher" if spec.higher_is_better else "lower"
 
@@ -111,7 +113,7 @@ def leaderboard_frame(
     rows: list[dict[str, Any]] = []
     ref = _reference_report(ranked, split, current_gt_hash)
     if ref:
-        ceiling = ref.get("noise_ceiling") or {}
+        ceiling = split_half_of(ref)
         base = ref.get("baseline") or {}
         row: dict[str, Any] = {"rank": None, "submission": NOISE_CEILING, "type": "reference", "kind": "GT vs GT"}
         for m in metrics:
@@ -150,7 +152,7 @@ def metrics_frame(run: RunRecord, split: str, metrics: Sequence[str] | None = No
     rep = run.report(split)
     values = rep.get("metrics") or {}
     base = rep.get("baseline") or {}
-    ceiling = rep.get("noise_ceiling") or {}
+    ceiling = split_half_of(rep)
     names = [m for m in (metrics or METRICS) if m in values]
     rows = []
     for m in names:
@@ -160,7 +162,8 @@ def metrics_frame(run: RunRecord, split: str, metrics: Sequence[str] | None = No
             "value": run.metric(m, split),
             "95% CI": ci_text(values.get(m), m),
             "#params baseline": _num(b.get("value") if isinstance(b, dict) else b),
-            "noise ceiling": _num(ceiling.get(m)),
+            "noise ceiling": _num(ceiling.get(m)),  # the split-half agreement; None where not applicable
+            "neutral": neutral_of(rep, m),
             "better": direction(m),
             "about": METRICS[m].description if m in METRICS else "",
         })

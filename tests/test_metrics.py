@@ -16,9 +16,9 @@ from scipy import stats
 
 import harness.metrics as M
 from harness.errors import UnknownNameError
-from harness.metrics._core import count_inversions, expected_max_of_subset, n_discordant
-from harness.metrics._engine import weighted_values
-from harness.metrics.point import prepare
+from harness.metrics._arrays import count_inversions, expected_max_of_subset, n_discordant
+from harness.metrics.registry import prepare
+from harness.metrics.resampling import weighted_values
 
 ALL = list(M.METRICS)
 
@@ -52,7 +52,7 @@ def _better(truth):
 
 
 def _brute_rank(pred, truth, m, worst=False):
-    better = _better(truth) / truth.size
+    better = (1 + _better(truth)) / truth.size  # 1-based competition rank / n (Ning et al., aw_nas, NASLib)
     f = max if worst else min
     return float(np.mean([f(better[op[:m]]) for op in _tie_orders(pred)]))
 
@@ -69,7 +69,16 @@ def _brute_cb(pred, truth, params):
             other = j if lower == i else i
             den += 1
             num += params[lower] > params[other]
-    return 0.5 if den == 0 else num / den
+    return M.complexity_bias_reference(truth, params) if den == 0 else num / den
+
+
+def _brute_reference(truth, params):
+    conc = untied = 0
+    for i, j in itertools.combinations(range(truth.size), 2):
+        s = (truth[i] - truth[j]) * (params[i] - params[j])
+        untied += s != 0
+        conc += s > 0
+    return 0.5 if untied == 0 else conc / untied
 
 
 # ------------------------------------------------------------------------------------------ registry
@@ -87,7 +96,9 @@ def test_registry_names_and_specs() -> None:
         assert spec.name == name and spec.label and spec.description and callable(spec.function)
     assert M.METRICS["top1_regret"].higher_is_better is False
     assert M.METRICS["br_at_5"].higher_is_better is False
-    assert M.METRICS["complexity_bias"].higher_is_better is None and M.METRICS["complexity_bias"].neutral == 0.5
+    # CB's neutral point is computed per GT (the size-blind reference), not 0.5 (issue 16)
+    assert M.METRICS["complexity_bias"].higher_is_better is None and M.METRICS["complexity_bias"].neutral_per_gt
+    assert M.METRICS["ratio_params_tau"].neutral == 0.0
     assert set(M.PRIMARY_METRICS) <= set(M.METRICS)
     pred, truth, params = _data(50)
     for name, spec in M.METRICS.items():  # the registry function and compute_metrics agree
@@ -163,13 +174,14 @@ def test_precision_with_ties_is_the_tie_breaking_expectation() -> None:
 def test_best_and_worst_rank_hand_computed() -> None:
     truth = np.array([0.90, 0.85, 0.80, 0.75, 0.70, 0.65, 0.60, 0.55, 0.50, 0.45])
     pred = np.array([0.10, 0.95, 0.20, 0.30, 0.40, 0.50, 0.60, 0.70, 0.90, 0.05])
-    # predicted top-2 (20 %) = {1, 8}: true ranks (archs strictly better) 1 and 8 -> BR = 1/10, WR = 8/10
-    assert M.best_rank_at(pred, truth, k_percent=20) == pytest.approx(0.1)
-    assert M.worst_rank_at(pred, truth, k_percent=20) == pytest.approx(0.8)
-    # an arch tied with the true best has rank 0
+    # predicted top-2 (20 %) = {1, 8}: 1 and 8 archs strictly better -> ranks 2 and 9 (1 + #strictly better,
+    # Ning et al. / aw_nas / NASLib; issue 16 moved it from #strictly better) -> BR = 2/10, WR = 9/10
+    assert M.best_rank_at(pred, truth, k_percent=20) == pytest.approx(0.2)
+    assert M.worst_rank_at(pred, truth, k_percent=20) == pytest.approx(0.9)
+    # an arch tied with the true best has rank 1
     truth2 = truth.copy()
     truth2[1] = 0.90
-    assert M.best_rank_at(pred, truth2, k_percent=10) == 0.0
+    assert M.best_rank_at(pred, truth2, k_percent=10) == pytest.approx(0.1)
 
 
 def test_ranks_and_regret_with_ties_match_enumeration() -> None:
@@ -208,7 +220,9 @@ def test_complexity_bias_hand_computed() -> None:
     assert M.complexity_bias(pred, truth, np.array([3.0, 2.0, 1.0])) == 1.0  # under-rates large archs
     # params tie on pair (1,2): that pair drops out; the other two pairs: 0 is lower-predicted, 3 > 1 -> 2/2
     assert M.complexity_bias(pred, truth, np.array([3.0, 1.0, 1.0])) == 1.0
-    assert M.complexity_bias(truth, truth, np.array([1.0, 2.0, 3.0])) == 0.5  # nothing mis-ranked
+    # nothing mis-ranked: no evidence of a bias, CB = the size-blind reference: truth vs params all discordant -> 0
+    assert M.complexity_bias(truth, truth, np.array([1.0, 2.0, 3.0])) == 0.0 == M.complexity_bias_reference(truth, [1, 2, 3])
+    assert M.complexity_bias(truth, truth, np.array([3.0, 2.0, 1.0])) == 1.0
 
 
 def test_complexity_bias_matches_pair_enumeration() -> None:
@@ -259,7 +273,7 @@ def test_constant_pred_gives_zero_correlations_and_chance_precision() -> None:
         assert got[name] == 0.0
     m = M.top_count(5, 100)
     assert got["p_at_top_5"] == pytest.approx(m / 100)  # expectation of a random pick
-    assert got["complexity_bias"] == 0.5  # no strictly mis-ranked pair
+    assert got["complexity_bias"] == pytest.approx(M.complexity_bias_reference(truth, params))  # no mis-ranked pair
     assert all(math.isfinite(v) for v in got.values())
     assert M.kendall_tau(truth, np.full(100, 0.7)) == 0.0  # constant truth too
 
@@ -367,10 +381,11 @@ def test_noise_ceiling_identical_seeds_is_perfect() -> None:
         assert nc[name] == pytest.approx(1.0)
     # τ_b against binned truth stays below 1: pred still orders archs that share a 0.1 % bin
     assert nc["sparse_kendall_tau"] == pytest.approx(M.sparse_kendall_tau(truth, truth)) and nc["sparse_kendall_tau"] > 0.99
-    for name in ("top1_regret", "br_at_1", "br_at_5"):
-        assert nc[name] == pytest.approx(0.0)
-    assert nc["complexity_bias"] == 0.5  # no mis-ranked pair
-    assert nc["ratio_params_tau"] == 0.0  # ratio is constant 1
+    assert nc["top1_regret"] == pytest.approx(0.0)
+    for name in ("br_at_1", "br_at_5"):  # the true best is picked: rank 1, i.e. 1/n (1-based ranks, issue 16)
+        assert nc[name] == pytest.approx(1 / 100)
+    # the diagnostic metrics' split-half values are fixed by symmetry (CB's reference, τ 0): not applicable
+    assert nc["complexity_bias"] is None and nc["ratio_params_tau"] is None
 
 
 def test_noise_ceiling_two_and_more_seeds() -> None:
@@ -397,7 +412,7 @@ def test_noise_ceiling_two_and_more_seeds() -> None:
 
 def test_noise_ceiling_is_memoised_on_the_exact_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rescoring many runs against one GT computes its ceiling once; any change to the arrays recomputes it."""
-    import harness.metrics.report as report
+    import harness.metrics.agreement as report
 
     rng = np.random.default_rng(9)
     acc = np.clip(rng.uniform(0.6, 0.9, 60)[:, None] + rng.normal(0, 0.01, (60, 4)), 0, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.metrics._core import ArrayLike, _hyper_none, as_vector, expected_max_of_subset, ordering
+from harness.metrics._arrays import ArrayLike, _hyper_none, as_vector, expected_max_of_subset, ordering
 
 
 def _ks(ks: ArrayLike, n: int) -> np.ndarray:

@@ -1,8 +1,8 @@
-"""What a scoring run stores: values with CIs, the #params baseline, the GT noise ceiling; leaderboard order."""
+"""What a scoring run stores: values with CIs, the #params baseline, the GT's split-half agreement, the best
+achievable τ and each metric's neutral point; and the leaderboard order."""
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -10,194 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from harness.data.hashing import hash_arrays
 from harness.errors import UnknownNameError
-from harness.metrics._core import ArrayLike, as_vector
-from harness.metrics._engine import point_values
-from harness.metrics.point import METRICS, compute_metrics, prepare, resolve_names
+from harness.metrics._arrays import ArrayLike, as_vector
+from harness.metrics.agreement import _as_acc_matrix, best_achievable_tau, split_half_agreement
+from harness.metrics.registry import METRICS, neutral_values, point_values, prepare, resolve_names
 from harness.metrics.resampling import _check_level, _percentile, resample_values
-
-# All half-splits up to this many (12 seeds have 462): near a target such as τ 0.7 a 20-split mean carried a
-# sampling error of about 0.005, which is the size of the question. Beyond it (14 seeds: 1,716) a seeded draw.
-MAX_HALF_SPLITS = 500
-_CEILING_MEMO_SIZE = 16
-_ceiling_memo: dict[tuple[Any, ...], dict[str, float | None]] = {}
-
-
-# ------------------------------------------------------------------------------------------ noise ceiling
-def _as_acc_matrix(acc: ArrayLike) -> np.ndarray:
-    a = np.asarray(acc, dtype=np.float64)
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2:
-        raise ValueError(f"acc must be (n_archs, n_seeds), got shape {a.shape}")
-    if not np.isfinite(a).all():
-        bad = np.flatnonzero(~np.isfinite(a).all(axis=1))
-        raise ValueError(
-            f"acc has non-finite values (untrained seeds?) in {bad.size} arch row(s), first at {bad[:5].tolist()}; "
-            "pass complete archs only"
-        )
-    return a
-
-
-def half_splits(n_seeds: int, max_splits: int = MAX_HALF_SPLITS, seed: int = 0) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Balanced splits of the seeds into two halves (sizes ⌊S/2⌋ and ⌈S/2⌉), each unordered split once.
-
-    All of them when there are at most ``max_splits``, else ``max_splits`` drawn without replacement with
-    ``default_rng(seed)``. Two seeds: the single split ((0,), (1,)).
-    """
-    seeds = tuple(range(n_seeds))
-    h = n_seeds // 2
-    if n_seeds % 2 == 0:  # fix seed 0 in the first half so each unordered split appears once
-        combos = [(0, *rest) for rest in itertools.combinations(seeds[1:], h - 1)]
-    else:
-        combos = list(itertools.combinations(seeds, h))
-    if len(combos) > max_splits:
-        pick = np.sort(np.random.default_rng(seed).choice(len(combos), size=max_splits, replace=False))
-        combos = [combos[i] for i in pick]
-    return [(a, tuple(s for s in seeds if s not in a)) for a in combos]
-
-
-def noise_ceiling(
-    acc: ArrayLike, params: ArrayLike | None = None, names: Iterable[str] | str | None = None, seed: int = 0
-) -> dict[str, float | None]:
-    """What the GT agrees with itself: each metric between two halves of the seeds.
-
-    For a balanced split of the S seeds into halves A and B, pred = mean accuracy over the seeds of A and
-    truth = mean over B; the metric is averaged over both orientations (A→B and B→A: the top-K, regret and
-    complexity metrics are not symmetric) and over all half-splits, or ``MAX_HALF_SPLITS`` (500) random ones when
-    there are more (seeded). With 2 seeds this is seed 0 vs seed 1, both ways.
-
-    All metrics over all 462 splits of 12 seeds take seconds for a few hundred archs, so results are memoised
-    in-process on the exact arrays: rescoring many runs against one GT computes each ceiling once.
-
-    With one seed column the noise of the GT is unknown and every value is None — never invented.
-
-    Interpretation: a perfect estimator of the *expected* standalone accuracy would score about this much
-    against a half-seed mean; against the full S-seed mean it can score somewhat more (for Pearson's r the
-    Spearman–Brown formula 2r/(1+r) gives the reliability of the full mean). So the ceiling is a conservative
-    reference for "no submission can be expected to beat this by much", not a hard bound.
-    """
-    names = resolve_names(names)
-    a = _as_acc_matrix(acc)
-    if a.shape[1] < 2:
-        return {m: None for m in names}
-    if a.shape[0] < 3:
-        raise ValueError(f"need at least 3 archs to compute metrics, got {a.shape[0]}")
-    key = (hash_arrays(a), None if params is None else hash_arrays(np.asarray(params, dtype=np.float64)), tuple(names),
-           seed, MAX_HALF_SPLITS)
-    if key not in _ceiling_memo:
-        if len(_ceiling_memo) >= _CEILING_MEMO_SIZE:
-            _ceiling_memo.pop(next(iter(_ceiling_memo)))
-        _ceiling_memo[key] = _split_half_means(a, params, names, seed)
-    return dict(_ceiling_memo[key])
-
-
-def _split_half_means(a: np.ndarray, params: ArrayLike | None, names: list[str], seed: int) -> dict[str, float | None]:
-    total = dict.fromkeys(names, 0.0)
-    count = 0
-    for first, second in half_splits(a.shape[1], MAX_HALF_SPLITS, seed):
-        ma, mb = a[:, list(first)].mean(axis=1), a[:, list(second)].mean(axis=1)
-        for p, t in ((ma, mb), (mb, ma)):
-            vals = compute_metrics(p, t, params, names)
-            for m in names:
-                total[m] += vals[m]
-            count += 1
-    return {m: total[m] / count for m in names}
-
-
-def disjoint_subset_pairs(n_seeds: int, k: int, max_pairs: int = MAX_HALF_SPLITS, seed: int = 0) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Unordered pairs of disjoint k-seed subsets: all when there are at most ``max_pairs``, else a seeded draw.
-
-    Two halves of an even seed count are the splits :func:`half_splits` gives, drawn the same way, so the
-    ceiling measured at k = S/2 is the very value :func:`noise_ceiling` reports, not a second draw of it.
-    """
-    if not 1 <= k <= n_seeds // 2:
-        raise ValueError(f"need 1 <= k <= {n_seeds // 2} seeds per subset for {n_seeds} seeds, got {k}")
-    if 2 * k == n_seeds:
-        return half_splits(n_seeds, max_pairs, seed)
-    count = math.comb(n_seeds, k) * math.comb(n_seeds - k, k) // 2
-    if count <= max_pairs:
-        return [(a, b) for a in itertools.combinations(range(n_seeds), k)
-                for b in itertools.combinations(range(n_seeds), k) if a < b and not set(a) & set(b)]
-    rng = np.random.default_rng(seed)
-    found: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
-    while len(found) < max_pairs:
-        perm = rng.permutation(n_seeds)
-        a, b = tuple(sorted(int(i) for i in perm[:k])), tuple(sorted(int(i) for i in perm[k : 2 * k]))
-        found.add((min(a, b), max(a, b)))
-    return sorted(found)
-
-
-def _reliability_from_tau(tau: float) -> float:
-    """Greiner's relation for bivariate normal ranks: latent correlation r = sin(πτ/2)."""
-    return math.sin(math.pi * max(-1.0, min(1.0, tau)) / 2)
-
-
-def _tau_from_reliability(r: float) -> float:
-    return 2 / math.pi * math.asin(max(-1.0, min(1.0, r)))
-
-
-def projected_kendall_ceiling(acc: ArrayLike, seeds_per_half: Iterable[int] = range(1, 9), seed: int = 0) -> dict[str, Any]:
-    """How the Kendall-τ noise ceiling grows with seeds: measured where the seeds allow it, projected beyond.
-
-    Why: a GT whose ceiling is too low needs more seeds, and building them costs hours; this says how many.
-
-    *Measured*: for k = 1 .. ⌊S/2⌋ seeds per half, the mean Kendall τ between the means of two disjoint k-seed
-    subsets (all subset pairs, or ``MAX_HALF_SPLITS`` seeded draws).
-
-    *Projected*: each measured τ_k gives the reliability of a k-seed mean, R_k = sin(πτ_k/2) (Greiner), and the
-    per-seed reliability it implies by Spearman–Brown, ρ_k = R_k / (k − (k−1)R_k); a k-seed mean then has
-    R_k = kρ_k / (1 + (k−1)ρ_k) and two of them agree with τ = (2/π)·arcsin(R_k). Under Gaussian seed noise ρ_k is
-    the same for every k. Real seed noise is not Gaussian (its size varies from arch to arch, its tails are
-    heavier), the Greiner relation no longer holds exactly, and ρ_k is seen to fall as k grows. Projecting from
-    single seeds alone then overstates the ceiling: on ``mnist1d-w20`` (500 archs × 12 seeds) the first 3 seeds
-    project the 6+6 ceiling to 0.755 against 0.707 measured. So with two or more measured k, ρ_k = ρ∞ + c/k is
-    fitted by least squares (there, the first 4, 6 and 8 seeds project 0.727, 0.714 and 0.719: still a little
-    high, so read a projection as an upper estimate), and extrapolated when c > 0; when ρ_k does not fall, the
-    last measured ρ is held (never extrapolate upwards). With one measured k the plain Spearman–Brown value is
-    returned and ``rho_fit`` is None: read it as an optimistic estimate.
-
-    Returns ``single_seed_tau``, ``latent_r`` (ρ_1), ``measured`` {k: τ}, ``rho_fit`` {rho_inf, c} (None when
-    uncalibrated) and ``tau_by_seeds_per_half`` {k: τ} (measured values where k ≤ ⌊S/2⌋). With one seed column
-    every value is None (the noise is unknown). References: Greiner (1909); Spearman (1910), Brown (1910).
-    """
-    from harness.metrics.point import kendall_tau
-
-    a = _as_acc_matrix(acc)
-    ks = [int(k) for k in seeds_per_half]
-    n_seeds = a.shape[1]
-    if n_seeds < 2:
-        return {"single_seed_tau": None, "latent_r": None, "measured": {}, "rho_fit": None,
-                "tau_by_seeds_per_half": dict.fromkeys(ks)}
-    measured: dict[int, float] = {}
-    for k in range(1, n_seeds // 2 + 1):
-        pairs = disjoint_subset_pairs(n_seeds, k, max_pairs=1_000 if k == 1 else MAX_HALF_SPLITS, seed=seed)
-        measured[k] = float(np.mean([kendall_tau(a[:, list(x)].mean(axis=1), a[:, list(y)].mean(axis=1)) for x, y in pairs]))
-    rho = {k: (r / (k - (k - 1) * r)) for k, r in ((k, _reliability_from_tau(t)) for k, t in measured.items())}
-    last = max(measured)
-    fit = None
-    if len(rho) >= 2:
-        x = np.array([1.0 / k for k in rho])
-        y = np.array(list(rho.values()))
-        c, rho_inf = (float(v) for v in np.polyfit(x, y, 1))
-        fit = {"rho_inf": rho_inf, "c": c}
-
-    def rho_at(k: int) -> float:
-        if fit is not None and fit["c"] > 0:
-            return fit["rho_inf"] + fit["c"] / k
-        return rho[last]
-
-    projected = {}
-    for k in ks:
-        if k in measured:
-            projected[k] = measured[k]
-        else:
-            r = rho_at(k)
-            projected[k] = _tau_from_reliability(k * r / (1 + (k - 1) * r))
-    return {"single_seed_tau": measured[1], "latent_r": rho[1], "measured": measured, "rho_fit": fit,
-            "tau_by_seeds_per_half": projected}
-
 
 # ------------------------------------------------------------------------------------------ report
 @dataclass(frozen=True)
@@ -229,7 +46,14 @@ class MetricReport:
         {"n": int, "n_seeds": int, "n_boot": int, "level": float, "seed": int,
          "metrics":  {name: {"value": float, "ci_low": float|None, "ci_high": float|None}},
          "baseline": {name: {"value": ..., "ci_low": ..., "ci_high": ...}},   # the #params proxy
-         "noise_ceiling": {name: float|None}}                                 # None: one seed column
+         "noise_ceiling": {name: float|None},   # the split-half agreement (key kept for stored runs); None:
+                                                # one seed column, or not applicable (CB, ratio τ)
+         "neutral": {name: float|None},         # each metric's neutral point on this split (CB: size-blind
+                                                # reference C/(C+D) of GT vs #params; ratio τ: 0); None: directional
+         "best_achievable": {"kendall_tau": float|None, "reliability": …, "rho": …, "split_half": …, "model": str}}
+
+    ``neutral`` and ``best_achievable`` are absent from runs stored before they existed: :meth:`from_dict` reads
+    them as empty, and :func:`neutral_of` recomputes nothing, it only reads.
     """
 
     n: int
@@ -241,6 +65,13 @@ class MetricReport:
     level: float = 0.95
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    neutral: dict[str, float | None] = field(default_factory=dict)
+    best_achievable: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def split_half(self) -> dict[str, float | None]:
+        """The GT's split-half agreement per metric (stored under the historical key ``noise_ceiling``)."""
+        return self.noise_ceiling
 
     def value(self, name: str) -> float:
         return self.metrics[name].value
@@ -255,6 +86,8 @@ class MetricReport:
             "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
             "baseline": {k: v.to_dict() for k, v in self.baseline.items()},
             "noise_ceiling": {k: (None if v is None else float(v)) for k, v in self.noise_ceiling.items()},
+            "neutral": {k: (None if v is None else float(v)) for k, v in self.neutral.items()},
+            "best_achievable": dict(self.best_achievable),
         }
 
     @classmethod
@@ -268,6 +101,8 @@ class MetricReport:
             n_boot=int(d.get("n_boot", 0)),
             level=float(d.get("level", 0.95)),
             seed=int(d.get("seed", 0)),
+            neutral={k: _num(v) for k, v in (d.get("neutral") or {}).items()},
+            best_achievable=dict(d.get("best_achievable") or {}),
         )
 
 
@@ -282,7 +117,8 @@ def evaluate_predictions(
     level: float = 0.95,
     baseline_ci: bool = True,
 ) -> MetricReport:
-    """Values, bootstrap CIs, #params baseline (with CIs on the same resamples) and noise ceiling.
+    """Values, bootstrap CIs, #params baseline (with CIs on the same resamples), neutral points, the GT's
+    split-half agreement and best achievable Kendall τ.
 
     ``acc``: standalone accuracies (n, seeds) — or (n,) for one seed — of the same archs as ``pred``; truth is
     the seed mean. ``n_boot=0`` skips the bootstrap (CIs None). ``baseline_ci=False`` skips the baseline's CIs.
@@ -310,12 +146,43 @@ def evaluate_predictions(
         n=prep.n,
         metrics={m: Estimate(values[m], *ci[m]) for m in names},
         baseline={m: Estimate(base_values[m], *base_ci[m]) for m in names},
-        noise_ceiling=noise_ceiling(a, params, names, seed=seed),
+        noise_ceiling=split_half_agreement(a, params, names, seed=seed),
         n_seeds=int(a.shape[1]),
         n_boot=int(n_boot),
         level=level,
         seed=seed,
+        neutral=neutral_values(truth, params, names),
+        best_achievable=_best_summary(a, seed),
     )
+
+
+def _best_summary(a: np.ndarray, seed: int) -> dict[str, Any]:
+    best = best_achievable_tau(a, seed=seed)
+    return {"kendall_tau": best["tau"], "reliability": best["reliability"], "rho": best["rho"],
+            "split_half": best["split_half"], "model": best["model"]}
+
+
+def split_half_of(report_dict: Mapping[str, Any]) -> dict[str, float | None]:
+    """A stored report's split-half agreement per metric, None where it does not apply (CB, ratio τ).
+
+    Runs stored before the agreement of the diagnostic metrics was dropped hold 0.5 and 0 there; this hides them.
+    """
+    raw = report_dict.get("noise_ceiling") or {}
+    return {k: (_num(v) if (k not in METRICS or METRICS[k].agreement) else None) for k, v in raw.items()}
+
+
+def neutral_of(report_dict: Mapping[str, Any], name: str) -> float | None:
+    """The neutral point of metric ``name`` as stored with the report, else its fixed declared value (or None)."""
+    stored = (report_dict.get("neutral") or {}).get(name)
+    if stored is not None:
+        return _num(stored)
+    spec = METRICS.get(name)
+    return None if spec is None or spec.neutral_per_gt else spec.neutral_value()
+
+
+def best_tau_of(report_dict: Mapping[str, Any]) -> float | None:
+    """The stored best achievable Kendall τ of the report's GT split (None for older runs and one-seed GTs)."""
+    return _num((report_dict.get("best_achievable") or {}).get("kendall_tau"))
 
 
 # ------------------------------------------------------------------------------------------ leaderboard order

@@ -2,7 +2,7 @@
 
 A resample draws n archs with replacement (uniformly, seeded ``numpy.random.default_rng(seed)``), i.e. a
 multinomial vector of multiplicities w. Every statistic of a resample is computed from w without building
-the resampled arrays (see :mod:`harness.metrics._engine`); the value is exactly the metric of the explicit
+the resampled arrays (each metric's resampled kernel, see :mod:`harness.metrics._base`); the value is exactly the metric of the explicit
 resample. Percentile interval [Efron & Tibshirani, *An Introduction to the Bootstrap*, 1993, §13.3]:
 the (1−level)/2 and (1+level)/2 quantiles (numpy's default linear interpolation) of the resampled values.
 
@@ -19,9 +19,9 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from harness.metrics._core import ArrayLike
-from harness.metrics._engine import FAMILY, PAIRWISE_FAMILIES, Prepared, point_values, weighted_values
-from harness.metrics.point import METRICS, prepare, resolve_names
+from harness.metrics._arrays import ArrayLike
+from harness.metrics._base import Prepared, Resample
+from harness.metrics.registry import METRICS, point_values, prepare, resolve_names
 
 PAIRWISE_FULL_UP_TO = 2500
 MIN_PAIRWISE_RESAMPLES = 100
@@ -35,6 +35,25 @@ def pairwise_resamples(n_boot: int, n: int) -> int:
     return min(n_boot, max(MIN_PAIRWISE_RESAMPLES, int(n_boot * (PAIRWISE_FULL_UP_TO / n) ** 2)))
 
 
+def weighted_values(prep: Prepared, w: np.ndarray, names: Sequence[str], *, neutral: Sequence[str] = ()) -> dict[str, np.ndarray]:
+    """Each metric in ``names`` for every row of the multiplicity matrix ``w`` (B × n, rows summing to n).
+
+    All pair kernels the metrics declare are summed in one shared pass. For each name in ``neutral`` whose metric
+    has a per-GT neutral point, its resampled reference is returned too, under ``"NAME.neutral"``.
+    """
+    w = np.asarray(w, dtype=np.float64)
+    if w.ndim != 2 or w.shape[1] != prep.n:
+        raise ValueError(f"weights must have shape (B, {prep.n}), got {w.shape}")
+    kernels = [k for name in names for k in METRICS[name].pair_kernels]
+    ctx = Resample(prep, w, kernels)
+    out = {name: METRICS[name].resampled(ctx) for name in names}
+    for name in neutral:
+        fn = METRICS[name].neutral_resampled
+        if fn is not None:
+            out[f"{name}.neutral"] = fn(ctx)
+    return out
+
+
 def _weight_chunks(n: int, n_boot: int, seed: int) -> Iterator[tuple[int, np.ndarray]]:
     """(first row, multiplicities) chunks of the B × n resample matrix; deterministic for (n, n_boot, seed)."""
     rng = np.random.default_rng(seed)
@@ -46,27 +65,29 @@ def _weight_chunks(n: int, n_boot: int, seed: int) -> Iterator[tuple[int, np.nda
 
 
 def resample_values(
-    preps: Sequence[Prepared], names: Sequence[str], n_boot: int, seed: int
+    preps: Sequence[Prepared], names: Sequence[str], n_boot: int, seed: int, *, neutral: Sequence[str] = ()
 ) -> list[dict[str, np.ndarray]]:
     """Per prepared triple, the value of each metric on each resample (the same resamples for all triples).
 
-    Arrays have length ``n_boot``, or :func:`pairwise_resamples` for the pairwise metrics.
+    Arrays have length ``n_boot``, or :func:`pairwise_resamples` for the pairwise metrics. ``neutral``: metrics
+    whose per-GT neutral point is resampled too (first triple only, key ``"NAME.neutral"``).
     """
     if n_boot < 1:
         raise ValueError(f"n_boot must be at least 1, got {n_boot}")
     n = preps[0].n
     n_pair = pairwise_resamples(n_boot, n)
-    pair_names = [m for m in names if FAMILY[m][0] in PAIRWISE_FAMILIES]
+    pair_names = [m for m in names if METRICS[m].pairwise]
     other_names = [m for m in names if m not in pair_names]
+    neutral = [m for m in neutral if METRICS[m].neutral_resampled is not None]
     parts: list[dict[str, list[np.ndarray]]] = [{m: [] for m in names} for _ in preps]
+    parts[0].update({f"{m}.neutral": [] for m in neutral})
     for start, w in _weight_chunks(n, n_boot, seed):
-        for prep, part in zip(preps, parts):
-            todo = other_names + (pair_names if start < n_pair else [])
+        for i, (prep, part) in enumerate(zip(preps, parts)):
             vals = weighted_values(prep, w, other_names) if other_names else {}
             if start < n_pair and pair_names:
-                vals.update(weighted_values(prep, w[: n_pair - start], pair_names))
-            for m in todo:
-                part[m].append(vals[m])
+                vals.update(weighted_values(prep, w[: n_pair - start], pair_names, neutral=neutral if i == 0 else ()))
+            for m, v in vals.items():
+                part[m].append(v)
     return [{m: np.concatenate(v) for m, v in part.items()} for part in parts]
 
 
@@ -117,12 +138,15 @@ def paired_bootstrap(
     Both predictors are scored on the same resamples; d* = m(a) − m(b) per resample. Returns a dict with
     ``metric``, ``value_a``, ``value_b``, ``diff`` (= value_a − value_b), ``ci_low`` / ``ci_high`` (percentile
     interval of d* at ``level``), ``p_value`` (two-sided: min(1, 2·min(#{d* ≤ 0}+1, #{d* ≥ 0}+1)/(B+1))),
-    ``verdict`` ("a better", "b better" or "no significant difference": significant when the interval excludes 0,
+    ``neutral``, ``verdict`` ("a better", "b better" or "no significant difference": significant when the interval excludes 0,
     the direction following ``higher_is_better``), ``higher_is_better``, ``compared``, ``n``, ``n_boot``,
     ``level``.
 
     For the diagnostic metrics (complexity bias, ratio τ; no better direction) the comparison is on the
-    distance from the neutral value, |m − neutral| (``compared`` says so), and lower distance is better.
+    distance from the neutral point, |m − ν| (``compared`` says so), and lower distance is better. ν is the
+    metric's declared neutral value, or its per-GT reference (CB: the size-blind C/(C+D) of GT vs #params),
+    recomputed on each resample so that both predictors are measured against the reference of the same archs;
+    ``neutral`` reports the full-sample ν.
     """
     _check_level(level)
     name = resolve_names([metric])[0]
@@ -132,11 +156,16 @@ def paired_bootstrap(
     if pa.n != pb.n:
         raise ValueError(f"pred_a has {pa.n} values but pred_b has {pb.n}; compare on the same archs")
     va, vb = point_values(pa, [name])[name], point_values(pb, [name])[name]
-    ra, rb = (r[name] for r in resample_values([pa, pb], [name], n_boot, seed))
+    boot = resample_values([pa, pb], [name], n_boot, seed, neutral=[name] if spec.neutral_per_gt else ())
+    ra, rb = boot[0][name], boot[1][name]
+    nu: float | None = None
     if spec.higher_is_better is None:
-        nu = float(spec.neutral or 0.0)
-        d, dstar = abs(va - nu) - abs(vb - nu), np.abs(ra - nu) - np.abs(rb - nu)
-        higher_is_better, compared = False, f"distance from the neutral value {nu:g}"
+        nu = spec.neutral_value(pa.truth, pa.params)
+        nu = 0.0 if nu is None else nu
+        nu_star = boot[0].get(f"{name}.neutral", np.full(ra.shape, nu))
+        d, dstar = abs(va - nu) - abs(vb - nu), np.abs(ra - nu_star) - np.abs(rb - nu_star)
+        what = "the size-blind reference" if spec.neutral_per_gt else "the neutral value"
+        higher_is_better, compared = False, f"distance from {what} {nu:.3f}"
     else:
         d, dstar = va - vb, ra - rb
         higher_is_better, compared = spec.higher_is_better, "value"
@@ -160,6 +189,7 @@ def paired_bootstrap(
         "verdict": verdict,
         "higher_is_better": spec.higher_is_better,
         "compared": compared,
+        "neutral": nu,
         "n": pa.n,
         "n_boot": int(b),
         "level": level,

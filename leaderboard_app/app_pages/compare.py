@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from harness.errors import HarnessError
-from harness.metrics import METRICS
+from harness.metrics import HEADLINE, METRICS
 from leaderboard_app import charts, data, tables, ui
 
 N_BOOT = 2000
@@ -64,7 +64,7 @@ for col, name, run, frame in ((side[0], "A", run_a, frames[0]), (side[1], "B", r
         st.altair_chart(charts.score_vs_gt(frame, title=f"{name}: score vs GT accuracy"), width="stretch")
 
 rows = []
-for m in tables.DEFAULT_METRICS + ("sparse_kendall_tau", "complexity_bias", "ratio_params_tau"):
+for m in HEADLINE:
     a, b = run_a.metric(m, split), run_b.metric(m, split)
     if a is None and b is None:
         continue

@@ -1,4 +1,4 @@
-"""Shared building blocks of :mod:`harness.metrics`: validation, tie groups, pair counting, order statistics.
+"""Array building blocks of :mod:`harness.metrics`: validation, tie groups, pair counting, order statistics.
 
 Everything here is a pure function on numpy arrays. Nothing in this module is public API; the public
 functions live in :mod:`harness.metrics` and document the definitions.
