@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from harness import __version__, config
-from harness.errors import BadPathError, GroundTruthError, HarnessError, UnknownNameError
+from harness.errors import BadPathError, DeviceError, GroundTruthError, HarnessError, UnknownNameError
+from harness.submission.text import rich_escape as _u  # every participant string into a rich renderable
 
 app = typer.Typer(
     help="Evaluation harness and leaderboard for weight-sharing NAS supernets.",
@@ -31,14 +32,14 @@ if not console.is_terminal and "COLUMNS" not in os.environ:
     console = Console(width=160)  # piped or logged: wide tables stay readable instead of folding at 80 columns
 err_console = Console(stderr=True)
 
-StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="Results store folder [env NAS_HARNESS_STORE; default ./results].")]
+StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="Results store folder \\[env NAS_HARNESS_STORE; default ./results].")]
 SplitOpt = Annotated[str, typer.Option("--split", help="GT split: dev (public) or test (hidden).")]
 
 
 @app.callback()
 def _root(
     data_dir: Annotated[
-        Optional[Path], typer.Option("--data-dir", help="Folder with user-supplied data [env NAS_HARNESS_DATA].")
+        Optional[Path], typer.Option("--data-dir", help="Folder with user-supplied data \\[env NAS_HARNESS_DATA].")
     ] = None,
 ) -> None:
     if data_dir is not None:
@@ -88,7 +89,7 @@ def benchmarks() -> None:
             ceiling = split_half_agreement(gt.acc[gt.complete], gt.params[gt.complete], names=["kendall_tau"]).get("kendall_tau")
             ceiling_text = _fmt(ceiling, 3) if ceiling is not None else "unknown (1 seed)"
         except HarnessError as exc:
-            gt_text, ceiling_text = f"[yellow]not available[/]: {exc}", "—"
+            gt_text, ceiling_text = f"[yellow]not available[/]: {_u(exc)}", "—"
         table.add_row(bench.name, bench.space_name, bench.data.get("kind", "?"), str(size), gt_text, ceiling_text, bench.primary_metric)
     console.print(table)
 
@@ -284,10 +285,10 @@ def _render_report(run: Any, split: str) -> None:
 
     payload = run.metrics.get("splits", {}).get(split)
     if payload is None:
-        console.print(f"[yellow]no {split} metrics for run {run.run_id}[/]")
+        console.print(f"[yellow]no {split} metrics for run {_u(run.run_id)}[/]")
         return
     primary = run.metrics.get("primary_metric", "kendall_tau")
-    table = Table(title=f"{run.submission} on {run.benchmark} — {split} split (n={payload['n']}), run {run.run_id}")
+    table = Table(title=f"{_u(run.submission)} on {_u(run.benchmark)} — {split} split (n={payload['n']}), run {_u(run.run_id)}")
     for col in ("metric", "value", "95% CI", "#params baseline", "split-half / neutral"):
         table.add_column(col, justify="right" if col != "metric" else "left")
     split_half = split_half_of(payload)
@@ -320,7 +321,7 @@ def score(
     submission: Annotated[Path, typer.Argument(help="Submission folder with submission.toml.")],
     store: StoreOpt = None,
     evaluator: Annotated[str, typer.Option(help="fast or reference (the plain per-subnet loop).")] = "fast",
-    device: Annotated[str, typer.Option(help="cpu or cuda[:N].")] = "cpu",
+    device: Annotated[str, typer.Option(help="cpu or cuda\\[:N].")] = "cpu",
     seed: Annotated[int, typer.Option(help="Seed given to trainers and the bootstrap.")] = 0,
     budget_seconds: Annotated[Optional[float], typer.Option(help="Override the trainer wall-clock budget.")] = None,
     split: SplitOpt = "dev",
@@ -333,6 +334,10 @@ def score(
     if evaluator not in ("fast", "reference"):
         raise UnknownNameError(f"unknown evaluator {evaluator!r}; use fast or reference")
     _split_choice(split)
+    _check_device(device)
+    if submission.is_file():
+        raise BadPathError(f"{submission} is a file; pass the submission folder that holds it and its submission.toml "
+                           f"(e.g. nas-harness score {submission.parent})")
     if not submission.is_dir():
         raise BadPathError(f"submission folder {submission} does not exist")
     results = _store(store)
@@ -359,7 +364,25 @@ def score(
 
         console.print(f"sandbox: {isolation_mode()} (see README, 'Running untrusted submissions')")
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in run.timings.items())
-    console.print(f"[green]run {run.run_id} recorded[/] ({timings})")
+    console.print(f"[green]run {_u(run.run_id)} recorded[/] ({timings})")
+
+
+def _check_device(device: str) -> None:
+    """``cpu`` or an available ``cuda[:N]``, checked before a run is recorded or a sandbox starts."""
+    import re
+
+    if device == "cpu":
+        return
+    match = re.fullmatch(r"cuda(?::(\d+))?", device)
+    if match is None:
+        raise DeviceError(f"unknown device {device!r}; use cpu or cuda[:N]")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise DeviceError(f"device {device!r} asked for, but this machine has no CUDA device (torch {torch.__version__}); use --device cpu")
+    index = int(match.group(1) or 0)
+    if index >= torch.cuda.device_count():
+        raise DeviceError(f"device {device!r} asked for, but this machine has {torch.cuda.device_count()} CUDA device(s)")
 
 
 # --------------------------------------------------------------------------------------- leaderboard
@@ -375,7 +398,7 @@ def leaderboard(
     from harness.metrics import LEADERBOARD_COLUMNS, METRICS, split_half_of
 
     _split_choice(split)
-    results = _store(store)
+    results = _store(store, must_exist=True)
     names = [benchmark] if benchmark else sorted({r.benchmark for r in results.list_runs(status="ok")})
     if benchmark:
         get_benchmark(benchmark)
@@ -408,7 +431,7 @@ def leaderboard(
                 note.append("baseline")
             if current_gt is not None and run.gt_hash != current_gt:
                 note.append("[red]stale GT: rescore[/]")
-            table.add_row(str(i), run.submission, run.kind, *(_fmt(m.get(k, {}).get("value"), digits[k]) for k in LEADERBOARD_COLUMNS), run.run_id, ", ".join(note))
+            table.add_row(str(i), _u(run.submission), _u(run.kind), *(_fmt(m.get(k, {}).get("value"), digits[k]) for k in LEADERBOARD_COLUMNS), _u(run.run_id), ", ".join(note))
         console.print(table)
 
 
@@ -417,11 +440,11 @@ def show(run_id: str, store: StoreOpt = None, split: SplitOpt = "dev") -> None:
     """One run: manifest, status, timings, metrics with CIs beside the baseline and noise ceiling."""
     _split_choice(split)
     run = _store(store, must_exist=True).get_run(run_id)
-    head = Table(show_header=False, title=f"run {run.run_id}")
+    head = Table(show_header=False, title=f"run {_u(run.run_id)}")
     for key in ("benchmark", "submission", "kind", "status", "created", "finished", "harness_version", "gt_hash", "submission_hash", "error"):
         value = getattr(run, key, None)
         if value not in (None, ""):
-            head.add_row(key, str(value)[:100])
+            head.add_row(key, _u(str(value)[:100]))
     if run.timings:
         head.add_row("timings", ", ".join(f"{k} {v:.1f}s" for k, v in run.timings.items()))
     console.print(head)
@@ -464,8 +487,8 @@ def compare(
     table = Table(title=f"{name} on the {split} split ({idx.size} GT archs), paired bootstrap")
     for col in ("", "value"):
         table.add_column(col)
-    table.add_row(f"A: {a.submission} ({a.run_id})", _fmt(res.get("value_a")))
-    table.add_row(f"B: {b.submission} ({b.run_id})", _fmt(res.get("value_b")))
+    table.add_row(f"A: {_u(a.submission)} ({_u(a.run_id)})", _fmt(res.get("value_a")))
+    table.add_row(f"B: {_u(b.submission)} ({_u(b.run_id)})", _fmt(res.get("value_b")))
     table.add_row("A − B", f"{_fmt(res.get('diff'))}  95% CI [{_fmt(res.get('ci_low'))}, {_fmt(res.get('ci_high'))}]")
     table.add_row("p-value", _fmt(res.get("p_value"), 4))
     table.add_row("verdict", f"[bold]{res.get('verdict')}[/]")
@@ -487,12 +510,14 @@ def export(
     if out is not None and not out.parent.exists():
         raise BadPathError(f"folder {out.parent} does not exist")
     stream = open(out, "w", newline="") if out else sys.stdout  # noqa: SIM115
+    from harness.submission.text import csv_cell
+
     try:
         writer = csv.writer(stream)
         writer.writerow(["run_id", "benchmark", "submission", "kind", "status", "created", "gt_hash", "error", *names, *(f"{n}_ci_low" for n in names), *(f"{n}_ci_high" for n in names)])
         for r in runs:
             m = r.metrics.get("splits", {}).get(split, {}).get("metrics", {})
-            writer.writerow([r.run_id, r.benchmark, r.submission, r.kind, r.status, r.created, r.gt_hash, r.error or "", *(m.get(n, {}).get("value", "") for n in names), *(m.get(n, {}).get("ci_low", "") for n in names), *(m.get(n, {}).get("ci_high", "") for n in names)])
+            writer.writerow([*map(csv_cell, (r.run_id, r.benchmark, r.submission, r.kind, r.status, r.created, r.gt_hash, r.error or "")), *(m.get(n, {}).get("value", "") for n in names), *(m.get(n, {}).get("ci_low", "") for n in names), *(m.get(n, {}).get("ci_high", "") for n in names)])
     finally:
         if out:
             stream.close()
@@ -518,7 +543,7 @@ def rescore(
         for run in runs:
             rescore_run(results, run)
             done += 1
-            console.print(f"rescored {run.run_id} ({run.submission} on {name})")
+            console.print(f"rescored {_u(run.run_id)} ({_u(run.submission)} on {name})")
     console.print(f"{done} run(s) rescored")
 
 
@@ -551,7 +576,7 @@ def main() -> None:
     try:
         app()
     except HarnessError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/] {_u(exc)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("[red]interrupted[/]")

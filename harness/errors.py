@@ -74,3 +74,16 @@ class StoreError(HarnessError):
     """The results store could not be read or written."""
 
     exit_code = 6
+
+
+class UnknownRunError(StoreError):
+    """A run id (or prefix) that names no run, or more than one: a name the user typed, so exit 2 like
+    :class:`UnknownNameError`; still a :class:`StoreError` for callers that catch those."""
+
+    exit_code = 2
+
+
+class DeviceError(HarnessError):
+    """A ``--device`` that is not valid or not available on this machine (checked before any work starts)."""
+
+    exit_code = 2

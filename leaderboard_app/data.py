@@ -216,4 +216,6 @@ def predictions_csv(ctx: AppContext, run: RunRecord) -> bytes:
     """
     require_split(ctx, "test")
     archs, scores = open_store(ctx.store).load_predictions(run.run_id)
-    return pd.DataFrame({"arch": archs, "score": scores}).to_csv(index=False).encode()
+    from harness.submission.text import csv_cell
+
+    return pd.DataFrame({"arch": [csv_cell(a) for a in archs], "score": scores}).to_csv(index=False).encode()

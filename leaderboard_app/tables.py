@@ -191,4 +191,12 @@ def timings_frame(run: RunRecord) -> pd.DataFrame:
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False).encode()
+    """CSV bytes for a download, every text cell guarded against spreadsheet formulas (``=cmd|...``)."""
+    from harness.submission.text import csv_cell
+
+    guarded = frame.copy()
+    for col in guarded.columns:
+        if pd.api.types.is_object_dtype(guarded[col]) or pd.api.types.is_string_dtype(guarded[col]):
+            guarded[col] = guarded[col].map(csv_cell)
+    guarded.columns = [csv_cell(str(c)) for c in guarded.columns]
+    return guarded.to_csv(index=False).encode()

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import StoreError
+from harness.errors import StoreError, UnknownRunError
 from harness.store import liveness
 from harness.store import predictions as pred_files
 from harness.store.records import SELECT_COLUMNS, RunRecord, record_from_row
@@ -192,6 +192,9 @@ class ResultStore:
         is_baseline: bool = False,
     ) -> str:
         """Record a run that starts now (status "running", this pid and host); returns its id."""
+        from harness.submission.text import printable
+
+        submission = printable(submission, 200)  # a folder name reaches here unchecked when its manifest failed
         pid = os.getpid()
         for _ in range(20):
             now = time.time_ns()
@@ -245,6 +248,9 @@ class ResultStore:
 
     def fail_run(self, run_id: str, error: str, timings: dict[str, float] | None = None) -> None:
         """Mark a run failed with a one-line reason (and its timings so far); removes any predictions file."""
+        from harness.submission.text import printable
+
+        error = printable(" ".join(str(error).split()), 2000)  # reasons quote participant strings: keep them inert
         now = time.time_ns()
         with self._write() as con:
             row = con.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -328,15 +334,15 @@ class ResultStore:
         """One run by id or by a unique prefix of its id."""
         key = (run_id or "").strip()
         if not key:
-            raise StoreError("empty run id")
+            raise UnknownRunError("empty run id")
         found = self._select("run_id = ?", (key,))
         if not found:
             found = self._select("substr(run_id, 1, ?) = ?", (len(key), key))
         if not found:
-            raise StoreError(f"no run {key!r} in the results store {self.root}")
+            raise UnknownRunError(f"no run {key!r} in the results store {self.root}")
         if len(found) > 1:
             shown = ", ".join(r.run_id for r in found[:5])
-            raise StoreError(f"run id prefix {key!r} is ambiguous: {len(found)} runs match ({shown}{', …' if len(found) > 5 else ''})")
+            raise UnknownRunError(f"run id prefix {key!r} is ambiguous: {len(found)} runs match ({shown}{', …' if len(found) > 5 else ''})")
         return found[0]
 
     def list_runs(self, benchmark: str | None = None, submission: str | None = None, status: str | None = None) -> list[RunRecord]:

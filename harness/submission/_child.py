@@ -4,7 +4,8 @@ Why a separate script (not a function called after fork): the submission's code 
 that was confined *before* anything else happened in it. The order below is the security argument:
 
 1. read the job, set resource limits (memory, processes, file size, CPU time) on this process;
-2. apply Landlock (file-system and TCP allow-list; in the fallback this is the only kernel-enforced file policy);
+2. apply Landlock (file-system and TCP allow-list; in the fallback this is the only kernel-enforced file policy),
+   then :mod:`harness.submission.hardening` (no_new_privs, every capability dropped, seccomp: no ``socket(2)``);
 3. import torch and the harness, capture the reference supernet class;
 4. install the audit hook (clear messages, process-count cap), then import the submission's code and run it;
 5. write the outputs (a state dict, and for custom modules the pickled module) into ``scratch/out``.
@@ -155,6 +156,17 @@ def confine(job: dict) -> dict[str, object]:
         except OSError as exc:
             if job.get("require_landlock"):
                 raise Failure(f"the sandbox could not be set up (Landlock: {exc})") from None
+    if job.get("seccomp", True):
+        from harness.submission import hardening
+
+        try:
+            applied.update(hardening.harden())
+        except OSError as exc:
+            if job.get("require_seccomp"):
+                raise Failure(
+                    f"the fallback sandbox could not drop privileges or filter sockets ({exc}); install bubblewrap, "
+                    "or let the host opt in with NAS_HARNESS_FALLBACK_UNHARDENED=1"
+                ) from None
     return applied
 
 

@@ -2,14 +2,20 @@
 
 Why the checks here: the folder comes from a stranger. Before any byte of it is parsed or run, we make sure it is
 a plain folder of bounded size whose files all live inside it (a symlink to the GT file must not turn the harness
-into a reader of the GT on the submitter's behalf), and we hash it so every stored run says exactly what it scored.
+into a reader of the GT on the submitter's behalf; nor a hard link, which names the same inode as a hidden file
+and which the sandbox's path rules cannot tell apart), and we hash it so every stored run says exactly what it
+scored.
+
+Trusted status is the host's: a manifest's ``baseline = true`` is kept only for folders inside the harness's own
+shipped ``submissions/`` (found by resolved path, so a copy elsewhere or a symlink to it does not count) or inside a
+folder the host lists in ``$NAS_HARNESS_TRUSTED_SUBMISSIONS``; for every other folder it is cleared.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.errors import ManifestError
@@ -19,6 +25,9 @@ from harness.submission.manifest import DEFAULT_PAYLOADS, MANIFEST_NAME, Kind, M
 MAX_SUBMISSION_BYTES = 512 * 1024**2
 IGNORED_DIRS = {"__pycache__", ".ipynb_checkpoints"}
 IGNORED_FILES = {".DS_Store"}
+#: the harness's own reference submissions (baselines): the repository's submissions/ folder
+SHIPPED_SUBMISSIONS = Path(__file__).resolve().parents[2] / "submissions"
+TRUSTED_ENV = "NAS_HARNESS_TRUSTED_SUBMISSIONS"
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,11 @@ def submission_files(folder: Path) -> list[Path]:
                     )
             elif not path.is_file():
                 raise ManifestError(f"{folder}: {path.relative_to(root)} is not a regular file")
+            elif path.stat().st_nlink > 1:
+                raise ManifestError(
+                    f"{folder}: {path.relative_to(root)} is a hard link (the same file also lives elsewhere); "
+                    "submissions must hold their own copies"
+                )
             files.append(path.relative_to(root))
     return sorted(files, key=lambda p: p.as_posix())
 
@@ -104,6 +118,19 @@ def _payload(folder: Path, manifest: Manifest) -> Path:
     return found[0]
 
 
+def trusted_roots() -> list[Path]:
+    """Folders whose submissions may keep ``baseline = true``: the shipped ``submissions/`` and the host's list."""
+    roots = [SHIPPED_SUBMISSIONS]
+    roots += [Path(p).resolve() for p in os.environ.get(TRUSTED_ENV, "").split(os.pathsep) if p.strip()]
+    return roots
+
+
+def host_trusted(folder: Path) -> bool:
+    """Whether the host vouches for ``folder`` (by its resolved path; see the module docstring)."""
+    real = Path(folder).resolve()
+    return any(real.is_relative_to(root) and real != root for root in trusted_roots())
+
+
 def load_submission(folder: Path) -> Submission:
     """Validate a submission folder: manifest, size, files, payload; raises a one-line :class:`ManifestError`."""
     folder = Path(folder)
@@ -118,6 +145,8 @@ def load_submission(folder: Path) -> Submission:
             f"{folder}: the submission is too large ({total / 1024**2:.0f} MB; the size limit is {limit / 1024**2:.0f} MB)"
         )
     payload = _payload(folder, manifest)
+    if manifest.baseline and not host_trusted(folder):
+        manifest = replace(manifest, baseline=False)  # the manifest may ask; only the host gives
     return Submission(
         dir=folder.resolve(),
         manifest=manifest,

@@ -35,6 +35,12 @@ DEFAULT_EVAL_SECONDS = 6 * 3600.0
 DEFAULT_CHECKS = 32
 
 
+def _plain(value: object) -> str:
+    from harness.submission.text import printable
+
+    return printable(value, 60)
+
+
 def default_threads() -> int:
     """Torch threads of a sandbox: 1 unless ``$NAS_HARNESS_SANDBOX_THREADS`` says otherwise.
 
@@ -86,7 +92,7 @@ class SubnetModuleHandle:
         else:
             module = {"kind": "build", "file": sub.payload_path.name, "weights": "in:state.pt"}
         return cls(submission_dir=sub.dir, bench=bench, budget=budget, module=module, files=files, workdir=workdir,
-                   description=f"{result.get('class', 'module')} from {sub.dir.name}")
+                   description=f"{_plain(result.get('class', 'module'))} from {sub.dir.name}")
 
     @classmethod
     def for_checkpoint(cls, sub_dir: Path, checkpoint: Path, bench: Benchmark) -> SubnetModuleHandle:
@@ -169,10 +175,7 @@ class SubnetModuleHandle:
                 memory_gb=float(self.budget.memory_gb), mode=isolation_mode(isolation), what="module evaluation",
                 progress=progress,
             )
-            try:
-                pred = np.load(outcome.out_dir / "pred.npy", allow_pickle=False)
-            except (OSError, ValueError) as exc:
-                raise SubmissionError(f"the module evaluation left no readable predictions ({exc})") from None
+            pred = _load_predictions(outcome.out_dir / "pred.npy", (len(archs), int(eval_x.shape[0])))
             if pred.shape != (len(archs), int(eval_x.shape[0])) or not np.issubdtype(pred.dtype, np.integer):
                 raise SubmissionError(f"the module evaluation returned predictions of shape {pred.shape}, not {(len(archs), int(eval_x.shape[0]))}")
             return pred.astype(np.int64)
@@ -196,3 +199,34 @@ class SubnetModuleHandle:
                             seed=seed, seconds=seconds, progress=progress, isolation=isolation, threads=threads)
         labels = data.eval.y.cpu().numpy().astype(np.int64)
         return (pred == labels[None, :]).mean(axis=1).astype(np.float64)
+
+
+def _load_predictions(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """The sandbox's ``pred.npy``, its header checked (shape, integer dtype, file size) before the data is read.
+
+    Why: the file comes out of the sandbox, so the code being evaluated may have written it; ``np.load`` would
+    allocate whatever shape the header declares.
+    """
+    from harness.submission.text import printable
+
+    try:
+        with path.open("rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                header = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                header = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+            got, fortran, dtype = header
+            offset = f.tell()
+    except (OSError, ValueError, EOFError) as exc:
+        raise SubmissionError(f"the module evaluation left no readable predictions ({printable(exc, 100)})") from None
+    if tuple(got) != shape or fortran or dtype.kind not in "iu" or dtype.hasobject:
+        raise SubmissionError(f"the module evaluation returned predictions of shape {printable(got, 40)}, not {shape}")
+    if path.stat().st_size - offset != int(np.prod(shape)) * dtype.itemsize:
+        raise SubmissionError("the module evaluation's predictions file is truncated or padded")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise SubmissionError(f"the module evaluation left no readable predictions ({printable(exc, 100)})") from None

@@ -39,6 +39,7 @@ from typing import Any
 from harness.errors import BudgetExceededError, HarnessError, SubmissionError
 from harness.submission.cgroups import RunCgroup
 from harness.submission.policy import Policy
+from harness.submission.text import printable
 
 CHILD_SCRIPT = Path(__file__).with_name("_child.py")
 MODE_ENV = "NAS_HARNESS_SANDBOX"
@@ -46,6 +47,8 @@ MODES = ("auto", "bwrap", "fallback")
 TOKEN_ENV = "NAS_HARNESS_SANDBOX_TOKEN"
 #: comma-separated child layers to switch off ("landlock", "audit"): for tests that prove each layer alone holds
 DISABLE_ENV = "NAS_HARNESS_SANDBOX_DISABLE"
+#: host opt-in: run the fallback even where no_new_privs/capability drop/seccomp cannot be applied
+UNHARDENED_ENV = "NAS_HARNESS_FALLBACK_UNHARDENED"
 MAX_PROCESSES = 256  # tasks (processes + threads) a sandbox may add; cgroup and RLIMIT_NPROC
 MAX_FORKS = 64  # Python-level fork() calls a sandbox may make (audit hook)
 MAX_FILE_BYTES = 2 * 1024**3
@@ -227,6 +230,10 @@ def run_job(
         "kill_at": time.time() + seconds,
         "landlock": "landlock" not in disabled,
         "audit": "audit" not in disabled,
+        "seccomp": "seccomp" not in disabled,
+        # the fallback has no namespaces: without the hardening layer it must not run a stranger's code,
+        # unless the host explicitly accepts that (documented in the README)
+        "require_seccomp": mode == "fallback" and os.environ.get(UNHARDENED_ENV, "") != "1",
         "limits": {
             "address_space": None if cuda else int(memory_gb * 1024**3),
             "file_size": MAX_FILE_BYTES,
@@ -322,7 +329,7 @@ def run_job(
     result = _read_result(out_dir / "result.json")
     rc = proc.returncode
     if result is not None and result.get("ok") is False and isinstance(result.get("error"), str):
-        raise SubmissionError(" ".join(result["error"].split())[:400])
+        raise SubmissionError(printable(" ".join(result["error"][:4000].split()), 400))
     if rc != 0 or result is None or result.get("ok") is not True:
         raise SubmissionError(_describe_exit(rc, mode, what, memory_gb, tail))
     return JobOutcome(result=result, out_dir=out_dir, seconds=elapsed, mode=mode, landlock=messages.landlock, log_tail=tail)
@@ -379,7 +386,7 @@ class _Messages:
             if value == value:  # not NaN
                 self.fraction = min(max(value, 0.0), 1.0)
         if self.progress is not None and msg.get("t") in ("progress", "status"):
-            self.progress(self.fraction, " ".join(str(msg.get("m", "")).split())[:120])
+            self.progress(self.fraction, printable(" ".join(str(msg.get("m", ""))[:1000].split()), 120))
 
 
 def _read_result(path: Path) -> dict[str, Any] | None:
@@ -404,7 +411,7 @@ def _describe_exit(rc: int, mode: str, what: str, memory_gb: float, tail: str) -
             return f"the {what} wrote a file larger than the sandbox allows ({name})"
         return f"the {what} process died from {name}"
     last = [ln.strip() for ln in tail.splitlines() if ln.strip()]
-    hint = f" (last output: {last[-1][:160]})" if last and rc not in (0,) else ""
+    hint = f" (last output: {printable(last[-1], 160)})" if last and rc not in (0,) else ""
     if rc == 0:
         return f"the {what} process exited (code 0) before it finished its work"
     return f"the {what} process exited with code {rc} before it finished its work{hint}"

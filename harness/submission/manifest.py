@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from harness.errors import HarnessError, ManifestError
+from harness.submission.text import check_name, check_text
 
 Kind = Literal["trainer", "checkpoint", "predictions"]
 KINDS: tuple[str, ...] = get_args(Kind)
 MANIFEST_NAME = "submission.toml"
+MAX_MANIFEST_BYTES = 64 * 1024
 
 #: the payload file names looked for when the manifest names none (``file = "..."``), by kind, in order
 DEFAULT_PAYLOADS: dict[str, tuple[str, ...]] = {
@@ -32,7 +34,9 @@ class Manifest:
     """The validated content of ``submission.toml``.
 
     ``file`` is the payload's file name when the manifest names one (else the kind's default is looked for);
-    ``baseline`` marks reference baselines (e.g. the #params proxy) so leaderboards can set them apart;
+    ``baseline`` marks reference baselines (e.g. the #params proxy) so leaderboards can set them apart; the
+    manifest's own ``baseline = true`` is only a request: :func:`harness.submission.folder.load_submission` keeps it
+    for the harness's shipped ``submissions/`` (or a host-listed folder) and clears it for everyone else;
     ``extra`` keeps any other keys (a submission may carry its own settings, e.g. hyper-parameters).
     """
 
@@ -67,13 +71,23 @@ def _require_str(raw: dict[str, Any], key: str, where: Path) -> str:
         raise ManifestError(f"{where}: missing required key {key!r}")
     if not isinstance(value, str) or not value.strip():
         raise ManifestError(f"{where}: {key!r} must be a non-empty string")
-    return value.strip()
+    return _checked(lambda: check_name(value, repr(key), reserved=key == "name"), where)
+
+
+def _checked(check, where: Path):  # noqa: ANN001, ANN202 - a thunk of text.check_*
+    """The participant-string check at intake, its ValueError as a one-line ManifestError."""
+    try:
+        return check()
+    except ValueError as exc:
+        raise ManifestError(f"{where}: {exc}") from None
 
 
 def parse_manifest(path: Path, *, check_benchmark: bool = True) -> Manifest:
     """Read and validate ``path`` (a ``submission.toml``); every problem is a one-line :class:`ManifestError`."""
     if not path.is_file():
         raise ManifestError(f"no {MANIFEST_NAME} in {path.parent}: every submission folder needs one")
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise ManifestError(f"{path}: {MANIFEST_NAME} is larger than {MAX_MANIFEST_BYTES // 1024} KB; it holds a few short fields")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
@@ -94,14 +108,20 @@ def parse_manifest(path: Path, *, check_benchmark: bool = True) -> Manifest:
         authors = [authors]
     if not isinstance(authors, list) or not all(isinstance(a, str) for a in authors):
         raise ManifestError(f"{path}: 'authors' must be a list of strings")
+    if len(authors) > 50:
+        raise ManifestError(f"{path}: 'authors' lists {len(authors)} names; the limit is 50")
+    authors = [_checked(lambda a=a: check_name(a, "an author", reserved=False), path) for a in authors]
 
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise ManifestError(f"{path}: 'description' must be a string")
+    description = _checked(lambda: check_text(description, "'description'"), path)
 
     file = raw.get("file")
     if file is not None and (not isinstance(file, str) or not file.strip()):
         raise ManifestError(f"{path}: 'file' must be a file name inside the submission folder")
+    if file is not None:
+        _checked(lambda: check_name(file, "'file'", reserved=False, limit=255), path)
 
     baseline = raw.get("baseline", False)
     if not isinstance(baseline, bool):

@@ -12,6 +12,16 @@ Formats:
 Why the strict checks: a silently dropped or duplicated row would change every rank correlation without anyone
 noticing, so each problem (missing, duplicate, unknown, non-finite) is refused with its count and the first few
 offenders, in one line a participant can act on. The size limit is checked before a byte is read.
+
+Why parsed here and not in the sandbox: the harness needs only the numbers, so the parse is made unable to reach
+anything but the file and unable to allocate more than the file holds, which a sandbox round trip (seconds, and a
+second copy of the arch set) would not improve on for CSV and JSON. HDF5 is the format that can *name* other
+files and declare data it does not hold, so before any data is read every object is checked: ``archs`` and
+``scores`` must be hard links in the file itself (soft and external links, which h5py would follow, are refused
+unresolved), plain (no virtual dataset, no external storage), 1-D of a plain type, and their declared size (and
+chunk size) must fit in the file's real size, so a compressed or never-written fill-value dataset cannot expand in
+memory. CSV/JSON are bounded by bytes per arch of the arch set, and JSON integers by digits. What is left is a bug
+in the HDF5 C library's parser on a crafted file: prefer CSV where that matters.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import numpy as np
 
 from harness.errors import InvalidArchError, SubmissionError
 from harness.spaces import SearchSpace
+from harness.submission.text import printable
 
 #: files larger than this are refused before reading (override: NAS_HARNESS_MAX_PREDICTIONS_MB or ``max_bytes``)
 MAX_PREDICTIONS_BYTES = 256 * 1024**2
@@ -38,6 +49,13 @@ ARCH_COLUMNS = ("arch", "architecture", "arch_str", "genotype")
 _CVPR_KEY = re.compile(r"^arch(\d+)$")
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 SHOW = 3  # offenders named in a message
+#: CSV/JSON text bound, per arch of the arch set (an NB201 CVPR-layout row is ~140 bytes), plus a fixed slack
+BYTES_PER_ARCH = 512
+SLACK_BYTES = 1024**2
+#: longest integer literal accepted in JSON (int(10**400) would overflow float conversion)
+MAX_INT_DIGITS = 40
+#: longest arch string kept from a predictions file (longer ones are unknown archs)
+MAX_ARCH_CHARS = 1000
 
 
 def max_predictions_bytes() -> int:
@@ -98,9 +116,20 @@ def _score_of(obj: Any) -> Any:
     return obj
 
 
+class _JSONTooLong(ValueError):
+    """An integer literal longer than MAX_INT_DIGITS (raised from json's parse_int)."""
+
+
 def _parse_json(path: Path, text: str) -> list[Entry]:
+    def bounded_int(literal: str) -> int | float:
+        if len(literal.lstrip("-")) > MAX_INT_DIGITS:
+            raise _JSONTooLong(len(literal))
+        return int(literal)
+
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=bounded_int)
+    except _JSONTooLong as exc:
+        raise _fail(path, f"holds an integer of {exc.args[0]} digits (at most {MAX_INT_DIGITS}); write scores as floats") from None
     except json.JSONDecodeError as exc:
         raise _fail(path, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except RecursionError:
@@ -117,7 +146,7 @@ def _parse_json(path: Path, text: str) -> list[Entry]:
                 else:
                     entries.append((key, _score_of(value)))
             except (KeyError, TypeError):
-                raise _fail(path, f"has no score for entry {key!r} (expected a number, or an object with 'acc' or 'score')") from None
+                raise _fail(path, f"has no score for entry {printable(key, 60)!r} (expected a number, or an object with 'acc' or 'score')") from None
         return entries
     if isinstance(data, list):
         for i, item in enumerate(data):
@@ -132,24 +161,57 @@ def _parse_json(path: Path, text: str) -> list[Entry]:
     raise _fail(path, "is JSON of an unknown layout: use {arch: score}, a list of {arch, score}, or the CVPR-2021 layout")
 
 
-def _parse_hdf5(path: Path) -> list[Entry]:
+def _hdf5_dataset(f: Any, name: str, path: Path, budget: int) -> Any:
+    """The dataset ``name`` of ``f`` after checking (without reading data) that reading it stays inside the file."""
     import h5py
 
+    link = f.get(name, getlink=True)
+    if link is None:
+        raise _fail(path, "lacks the HDF5 datasets 'archs' and 'scores'")
+    if not isinstance(link, h5py.HardLink):
+        kind = "an external link" if isinstance(link, h5py.ExternalLink) else "a soft link"
+        raise _fail(path, f"makes '{name}' {kind}; predictions must be plain datasets inside the file")
+    obj = f[name]
+    if not isinstance(obj, h5py.Dataset):
+        raise _fail(path, f"holds '{name}' as a group, not a dataset")
+    dcpl = obj.id.get_create_plist()
+    if dcpl.get_layout() == h5py.h5d.VIRTUAL or obj.is_virtual:
+        raise _fail(path, f"makes '{name}' a virtual dataset (data mapped from other files); write the values themselves")
+    if dcpl.get_external_count() > 0:
+        raise _fail(path, f"stores '{name}' in external files; write the values into the file itself")
+    if obj.ndim != 1:
+        raise _fail(path, f"has '{name}' of shape {obj.shape}; it must be 1-D")
+    stored_item = obj.id.get_type().get_size()  # bytes per element as stored (16 for a variable-length string)
+    declared = int(obj.shape[0]) * max(int(stored_item), 1)
+    chunk = dcpl.get_chunk() if dcpl.get_layout() == h5py.h5d.CHUNKED else None
+    chunk_bytes = int(np.prod(chunk)) * max(int(stored_item), 1) if chunk else 0
+    if max(declared, chunk_bytes) > budget:
+        raise _fail(path, f"declares '{name}' of {max(declared, chunk_bytes):,} bytes, more than the file holds "
+                          f"({budget - SLACK_BYTES:,} bytes); compressed or never-written data is refused")
+    return obj
+
+
+def _parse_hdf5(path: Path, size: int) -> list[Entry]:
+    import h5py
+
+    budget = size + SLACK_BYTES  # what a dataset may expand to in memory: the file itself, plus 1 MiB of slack
     try:
         with h5py.File(path, "r") as f:
-            if "archs" not in f or "scores" not in f:
-                raise _fail(path, "lacks the HDF5 datasets 'archs' and 'scores'")
-            archs = f["archs"][...]
-            scores = f["scores"][...]
+            archs_ds = _hdf5_dataset(f, "archs", path, budget)
+            scores_ds = _hdf5_dataset(f, "scores", path, budget)
+            if archs_ds.shape != scores_ds.shape:
+                raise _fail(path, f"has 'archs' {archs_ds.shape} and 'scores' {scores_ds.shape}; they must be 1-D of the same length")
+            if scores_ds.dtype.kind not in "iuf":
+                raise _fail(path, f"has 'scores' of type {printable(scores_ds.dtype, 40)}; they must be numbers")
+            if h5py.check_string_dtype(archs_ds.dtype) is None and archs_ds.dtype.kind != "S":
+                raise _fail(path, f"has 'archs' of type {printable(archs_ds.dtype, 40)}; they must be strings")
+            archs = archs_ds[...]
+            scores = scores_ds[...].astype(np.float64)
     except SubmissionError:
         raise
-    except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise _fail(path, f"is not a readable HDF5 file ({' '.join(str(exc).split())[:120]})") from None
-    if archs.ndim != 1 or scores.ndim != 1 or archs.shape != scores.shape:
-        raise _fail(path, f"has 'archs' {archs.shape} and 'scores' {scores.shape}; they must be 1-D of the same length")
-    if not np.issubdtype(scores.dtype, np.number):
-        raise _fail(path, f"has 'scores' of type {scores.dtype}; they must be numbers")
-    names = [a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in archs]
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        raise _fail(path, f"is not a readable HDF5 file ({printable(' '.join(str(exc).split()), 120)})") from None
+    names = [(a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a))[:MAX_ARCH_CHARS] for a in archs]
     return list(zip(names, scores.tolist(), strict=True))
 
 
@@ -166,12 +228,18 @@ def _detect(path: Path, head: bytes) -> str:
     return "json" if head.lstrip()[:1] in (b"{", b"[") else "csv"
 
 
-def parse_predictions_file(path: Path, *, max_bytes: int | None = None) -> list[Entry]:
-    """The raw (arch, score) entries of a predictions file, unvalidated; size-checked before reading."""
+def parse_predictions_file(path: Path, *, max_bytes: int | None = None, n_archs: int | None = None) -> list[Entry]:
+    """The raw (arch, score) entries of a predictions file, unvalidated; size-checked before reading.
+
+    ``n_archs`` (the arch set's size) tightens the byte limit to ``BYTES_PER_ARCH`` per arch plus 1 MiB, which
+    bounds the memory a CSV/JSON parse can take.
+    """
     path = Path(path)
     if not path.is_file():
         raise SubmissionError(f"predictions file {path} does not exist")
     limit = max_predictions_bytes() if max_bytes is None else max_bytes
+    if n_archs is not None:
+        limit = min(limit, BYTES_PER_ARCH * int(n_archs) + SLACK_BYTES)
     size = path.stat().st_size
     if size > limit:
         raise _fail(path, f"is too large ({size / 1024**2:.0f} MB; the size limit is {limit / 1024**2:.0f} MB)")
@@ -179,7 +247,7 @@ def parse_predictions_file(path: Path, *, max_bytes: int | None = None) -> list[
         head = f.read(16)
     fmt = _detect(path, head)
     if fmt == "hdf5":
-        return _parse_hdf5(path)
+        return _parse_hdf5(path, size)
     text = _decode(path, path.read_bytes())
     return _parse_json(path, text) if fmt == "json" else _parse_csv(path, text)
 
@@ -191,8 +259,7 @@ def _first(items: Iterable[Any], n: int = SHOW) -> str:
         if len(shown) == n:
             shown.append("...")
             break
-        text = str(item)
-        shown.append(text if len(text) <= 80 else text[:77] + "...")
+        shown.append(printable(item, 80))
     return ", ".join(shown)
 
 
@@ -201,7 +268,10 @@ def _to_float(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf
     if isinstance(value, str):
         try:
             return float(value.strip())
@@ -226,8 +296,11 @@ def align_predictions(entries: Sequence[Entry], archs: Sequence[str], space: Sea
                 continue
             index = raw_arch
         else:
+            if not isinstance(raw_arch, str) or len(raw_arch) > MAX_ARCH_CHARS:
+                unknown.append(printable(raw_arch, 80))
+                continue
             try:
-                canon = space.canonical(str(raw_arch))
+                canon = space.canonical(raw_arch)
             except (InvalidArchError, ValueError, TypeError):
                 unknown.append(str(raw_arch))
                 continue
@@ -241,7 +314,7 @@ def align_predictions(entries: Sequence[Entry], archs: Sequence[str], space: Sea
         seen[index] = True
         value = _to_float(raw_score)
         if value is None:
-            not_number.append(f"{archs[index]}={raw_score!r}")
+            not_number.append(f"{archs[index]}={printable(repr(raw_score), 40)}")
             continue
         if not math.isfinite(value):
             non_finite.append(f"{archs[index]}={value}")
@@ -271,7 +344,7 @@ def read_predictions(path: Path, archs: list[str], space: SearchSpace, *, max_by
     duplicate, unknown or non-finite entries.
     """
     path = Path(path)
-    entries = parse_predictions_file(path, max_bytes=max_bytes)
+    entries = parse_predictions_file(path, max_bytes=max_bytes, n_archs=len(archs))
     return align_predictions(entries, archs, space, source=path.name)
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from harness.errors import SubmissionError
-from harness.submission.checkpoint import safe_torch_load
+from harness.submission.checkpoint import expected_state_bytes, safe_torch_load
 from harness.submission.handle import SubnetModuleHandle, default_threads
 from harness.submission.isolation import ProgressFn, isolation_mode, make_scratch, remove_tree, run_job
 from harness.submission.policy import make_policy
@@ -88,10 +88,14 @@ def run_trainer(
             job, policy=policy, scratch=work, seconds=float(budget.seconds), memory_gb=float(budget.memory_gb),
             mode=mode, what="trainer", progress=progress,
         )
-        state = safe_torch_load(outcome.out_dir / "state.pt", what="the trainer's returned weights")
+        # the output folder is as untrusted as the trainer's code (it may have written these files itself and
+        # exited): a reference state dict is bounded by the benchmark's size, the zip and tensors are checked
+        reference = outcome.result.get("reference") is True
+        state = safe_torch_load(outcome.out_dir / "state.pt", what="the trainer's returned weights",
+                                max_data_bytes=expected_state_bytes(bench.space) if reference else None)
         if not isinstance(state, dict):
             raise SubmissionError("the trainer's returned weights are not a state dict")
-        if outcome.result.get("reference"):
+        if reference:
             return validate_state_dict(state, bench.space, "the trainer's returned supernet")
         check_finite(state, "the trainer's returned module")
         return SubnetModuleHandle.for_trainer(sub, bench, replace(budget), outcome.out_dir, outcome.result)

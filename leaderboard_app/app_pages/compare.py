@@ -7,6 +7,7 @@ import streamlit as st
 from harness.errors import HarnessError
 from harness.metrics import HEADLINE, METRICS
 from leaderboard_app import charts, data, tables, ui
+from harness.submission.text import markdown_escape
 
 N_BOOT = 2000
 
@@ -57,7 +58,7 @@ if len({run_a.gt_hash, run_b.gt_hash}) > 1:
 side = st.columns(2)
 for col, name, run, frame in ((side[0], "A", run_a, frames[0]), (side[1], "B", run_b, frames[1])):
     with col:
-        st.markdown(f"**{name}: {run.submission}** · `{run.run_id}` · {run.kind}")
+        st.markdown(f"**{name}: {markdown_escape(run.submission)}** · `{run.run_id}` · {markdown_escape(run.kind)}")
         value = result.get("value_a" if name == "A" else "value_b")
         entry = (run.report(split).get("metrics") or {}).get(metric)
         st.metric(tables.label(metric), fmt(value, 3), help=f"95 % CI {tables.ci_text(entry, metric) or '—'}")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from harness.errors import HarnessError
 from leaderboard_app import charts, data, tables, ui
+from harness.submission.text import markdown_escape
 
 st.title("Submission")
 loaded = ui.load()
@@ -36,15 +37,15 @@ head[3].metric("total time", "—" if total is None else f"{total:.1f} s")
 if run.is_baseline:
     st.caption(":blue-badge[baseline submission]")
 if status == "failed" or status == "interrupted":
-    st.error(f"Run {run.run_id} failed: {run.error or 'the scoring process died'}", icon=":material/error:")
+    st.error(f"Run {run.run_id} failed: {markdown_escape(run.error or 'the scoring process died')}", icon=":material/error:")
 elif status == "running":
     st.info(f"Run {run.run_id} is still being scored (started {run.created}).", icon=":material/hourglass_top:")
 
 with st.expander("Description and manifest", expanded=not run.manifest):
     if run.description:
-        st.markdown(run.description)
+        st.markdown(markdown_escape(run.description))  # a participant's text: shown, never rendered as markdown
     st.json(run.manifest or {}, expanded=True)
-    st.caption(f"benchmark {run.benchmark} · harness {run.harness_version} · submission hash `{run.submission_hash[:16]}` · GT hash `{run.gt_hash[:16]}`")
+    st.caption(f"benchmark {markdown_escape(run.benchmark)} · harness {run.harness_version} · submission hash `{run.submission_hash[:16]}` · GT hash `{run.gt_hash[:16]}`")
 
 st.subheader("Run history")
 statuses = {r.run_id: data.display_status(r) for r in history}
