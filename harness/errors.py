@@ -74,3 +74,9 @@ class StoreError(HarnessError):
     """The results store could not be read or written."""
 
     exit_code = 6
+
+
+class UsageError(HarnessError):
+    """Options that contradict each other or a value out of range (e.g. ``--seeds`` for a predictions file)."""
+
+    exit_code = 2
