@@ -765,10 +765,10 @@ def export(
     stream = open(out, "w", newline="") if out else sys.stdout  # noqa: SIM115
     try:
         writer = csv.writer(stream)
-        writer.writerow(["run_id", "benchmark", "submission", "kind", "status", "created", "gt_hash", "error", *names, *(f"{n}_ci_low" for n in names), *(f"{n}_ci_high" for n in names)])
+        writer.writerow(["run_id", "benchmark", "submission", "kind", "status", "created", "gt_hash", "error", "group_id", "seed", "gt_only", *names, *(f"{n}_ci_low" for n in names), *(f"{n}_ci_high" for n in names)])
         for r in runs:
             m = r.metrics.get("splits", {}).get(split, {}).get("metrics", {})
-            writer.writerow([r.run_id, r.benchmark, r.submission, r.kind, r.status, r.created, r.gt_hash, r.error or "", *(m.get(n, {}).get("value", "") for n in names), *(m.get(n, {}).get("ci_low", "") for n in names), *(m.get(n, {}).get("ci_high", "") for n in names)])
+            writer.writerow([r.run_id, r.benchmark, r.submission, r.kind, r.status, r.created, r.gt_hash, r.error or "", r.group_id or "", "" if r.seed is None else r.seed, int(r.gt_only), *(m.get(n, {}).get("value", "") for n in names), *(m.get(n, {}).get("ci_low", "") for n in names), *(m.get(n, {}).get("ci_high", "") for n in names)])
     finally:
         if out:
             stream.close()
