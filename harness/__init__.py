@@ -1,3 +1,11 @@
 """nas-harness: a competition-style evaluation harness and leaderboard for weight-sharing NAS supernets."""
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):  # lazy: `import harness` stays free of torch (the leaderboard app imports it)
+    if name == "score_supernet":
+        from harness.api import score_supernet
+
+        return score_supernet
+    raise AttributeError(f"module 'harness' has no attribute {name!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import time
 import sys
@@ -280,16 +281,40 @@ def gt_show(
 
 
 # --------------------------------------------------------------------------------------------- score
-def _render_report(run: Any, split: str) -> None:
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables (for scripts).")]
+
+
+def _print_json(obj: Any) -> None:
+    from harness.store.result_store import _dumps
+
+    sys.stdout.write(_dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def _run_json(run: Any, split: str | None = None) -> dict[str, Any]:
+    """A run as scripts get it: identity, status, group, timings and the metrics of the split(s) asked."""
+    splits = run.metrics.get("splits", {}) or {}
+    return {
+        "run_id": run.run_id, "benchmark": run.benchmark, "submission": run.submission, "kind": run.kind,
+        "status": run.status, "error": run.error, "created": run.created, "finished": run.finished,
+        "group_id": run.group_id, "seed": run.seed, "gt_only": run.gt_only,
+        "single_trainer_run": run.is_single_trainer_run, "gt_hash": run.gt_hash, "timings": run.timings,
+        "primary_metric": run.metrics.get("primary_metric"),
+        "splits": {k: v for k, v in splits.items() if split is None or k == split},
+    }
+
+
+def _render_payload(title: str, metrics: dict[str, Any], split: str) -> None:
+    """``title`` is rich markup: callers escape every participant string in it."""
     from harness.metrics import METRICS, best_tau_of, neutral_of, split_half_of
 
-    payload = run.metrics.get("splits", {}).get(split)
+    payload = (metrics.get("splits") or {}).get(split)
     if payload is None:
-        console.print(f"[yellow]no {split} metrics for run {_u(run.run_id)}[/]")
+        console.print(f"[yellow]no {split} metrics for {title}[/]")
         return
-    primary = run.metrics.get("primary_metric", "kendall_tau")
-    table = Table(title=f"{_u(run.submission)} on {_u(run.benchmark)} — {split} split (n={payload['n']}), run {_u(run.run_id)}")
-    for col in ("metric", "value", "95% CI", "#params baseline", "split-half / neutral"):
+    primary = metrics.get("primary_metric", "kendall_tau")
+    table = Table(title=f"{title} — {split} split (n={payload['n']})")
+    for col in ("metric", "value", "95% CI (archs)", "#params baseline", "split-half / neutral"):
         table.add_column(col, justify="right" if col != "metric" else "left")
     split_half = split_half_of(payload)
     for name, m in payload["metrics"].items():
@@ -316,20 +341,50 @@ def _render_report(run: Any, split: str) -> None:
         console.print(f"best achievable Kendall τ on this split (perfect predictor of expected accuracy vs the GT seed mean): {best:.3f}")
 
 
+def _render_report(run: Any, split: str) -> None:
+    what = f"{_u(run.submission)} on {_u(run.benchmark)}, run {_u(run.run_id)}"
+    _render_payload(what, run.metrics, split)
+    if run.gt_only:
+        console.print("[yellow]GT archs only[/] (--gt-only): the rest of the arch set was not evaluated")
+    if run.is_single_trainer_run:
+        console.print("[yellow]single trainer run[/]: the CI is over archs only, training-seed variance is not in it "
+                      "(score with --seeds 5 for a seed group)")
+
+
+def _group_table(summaries: list[Any], title: str) -> Table:
+    table = Table(title=title)
+    for col in ("submission", "group / run", "runs", "mean", "95% CI (seeds + archs)", "run-level SD", "per-run values"):
+        table.add_column(col, overflow="fold")
+    for g in summaries:
+        iv = g.interval
+        mark = "" if g.side.training_noise else " [yellow](single run: archs-only CI)[/]"
+        table.add_row(_u(g.side.submission), _u(g.side.label) + mark, str(len(g.side.runs)), _fmt(iv.value, 3),
+                      f"[{_fmt(iv.ci_low, 3)}, {_fmt(iv.ci_high, 3)}]", _fmt(g.sd, 3),
+                      " ".join(f"{v:.3f}" for v in g.values))
+    return table
+
+
 @app.command()
 def score(
     submission: Annotated[Path, typer.Argument(help="Submission folder with submission.toml.")],
     store: StoreOpt = None,
     evaluator: Annotated[str, typer.Option(help="fast or reference (the plain per-subnet loop).")] = "fast",
     device: Annotated[str, typer.Option(help="cpu or cuda\\[:N].")] = "cpu",
-    seed: Annotated[int, typer.Option(help="Seed given to trainers and the bootstrap.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed given to trainers and the bootstrap (single run).")] = 0,
+    seeds: Annotated[Optional[str], typer.Option("--seeds", help="Train a seed group: a count (5), a list (0,1,2) or a range (5-9).")] = None,
+    gt_only: Annotated[bool, typer.Option("--gt-only", help="Evaluate the GT archs only (quick; recorded on the run).")] = False,
     budget_seconds: Annotated[Optional[float], typer.Option(help="Override the trainer wall-clock budget.")] = None,
     split: SplitOpt = "dev",
+    as_json: JsonOpt = False,
 ) -> None:
-    """Score a submission (trainer, checkpoint or predictions) on its benchmark and record the run."""
+    """Score a submission (trainer, checkpoint or predictions) on its benchmark and record the run (or seed group).
+
+    The GT archs are evaluated first and the metric table is printed as soon as they are done; then the rest
+    of the arch set (skipped with --gt-only).
+    """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from harness.scoring import ScoreOptions, score_submission
+    from harness.scoring import ScoreOptions, parse_seeds, score_group, score_submission
 
     if evaluator not in ("fast", "reference"):
         raise UnknownNameError(f"unknown evaluator {evaluator!r}; use fast or reference")
@@ -340,7 +395,9 @@ def score(
                            f"(e.g. nas-harness score {submission.parent})")
     if not submission.is_dir():
         raise BadPathError(f"submission folder {submission} does not exist")
+    seed_list = parse_seeds(seeds) if seeds is not None else None
     results = _store(store)
+    started = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=err_console, transient=True) as bar:
         tasks: dict[str, int] = {}
 
@@ -355,16 +412,60 @@ def score(
                 return
             if stage not in tasks:
                 tasks[stage] = bar.add_task(stage, total=1.0)
+            elif stage != "seeds" and bar.tasks[tasks[stage]].completed > fraction + 1e-9:
+                bar.reset(tasks[stage], total=1.0)  # the next seed of a group starts this stage again
             bar.update(tasks[stage], completed=min(max(fraction, 0.0), 1.0), description=f"{stage}: {message}"[:70])
 
-        run = score_submission(submission, results, ScoreOptions(evaluator=evaluator, device=device, seed=seed, budget_seconds=budget_seconds, on_progress=on_progress))
-    _render_report(run, split)
+        def on_metrics(metrics: dict[str, Any]) -> None:
+            if as_json:
+                return
+            label = _u(submission.name) + (" (GT archs only)" if gt_only else "")
+            _render_payload(f"{label}: final metrics, {time.perf_counter() - started:.0f} s after start", metrics, split)
+            if not gt_only:
+                err_console.print("evaluating the rest of the arch set (the metrics above are final)…")
+
+        opts = ScoreOptions(evaluator=evaluator, device=device, seed=seed, budget_seconds=budget_seconds,
+                            on_progress=on_progress, gt_only=gt_only, on_metrics=None if seed_list else on_metrics)
+        if seed_list is None:
+            runs = [score_submission(submission, results, opts)]
+            group_id = None
+        else:
+            def on_run(s: int, run: Any) -> None:
+                if not as_json:
+                    console.print(f"seed {s}: {run.metrics.get('primary_metric')} {split} "
+                                  f"{_fmt(run.metric(run.metrics.get('primary_metric') or '', split), 4)} (run {run.run_id})")
+
+            group_id, runs = score_group(submission, results, seed_list, opts, on_run=on_run)
+    summary = None
+    if group_id is not None:
+        from harness.benchmarks import get_benchmark
+        from harness.verdicts import resolve, summarize
+
+        bench = get_benchmark(runs[0].benchmark)
+        summary = summarize(results, resolve(results, group_id), bench, split, bench.primary_metric)
+    if as_json:
+        out: dict[str, Any] = {"runs": [_run_json(r) for r in runs], "group_id": group_id}
+        if summary is not None:
+            out["group"] = summary.to_dict()
+        _print_json(out)
+        return
+    run = runs[-1]
+    if group_id is None:
+        if run.gt_only:
+            console.print("[yellow]GT archs only[/] (--gt-only): the rest of the arch set was not evaluated")
+        if run.is_single_trainer_run:
+            console.print("[yellow]single trainer run[/]: its CIs are over archs only; `--seeds 5` scores a seed group")
+    else:
+        console.print(_group_table([summary], f"seed group {group_id} — {split} split, {summary.metric}"))
     if run.kind == "trainer":
         from harness.submission import isolation_mode
 
         console.print(f"sandbox: {isolation_mode()} (see README, 'Running untrusted submissions')")
-    timings = ", ".join(f"{k} {v:.1f}s" for k, v in run.timings.items())
-    console.print(f"[green]run {_u(run.run_id)} recorded[/] ({timings})")
+    for r in runs:
+        timings = ", ".join(f"{k} {v:.1f}s" for k, v in r.timings.items())
+        console.print(f"[green]run {_u(r.run_id)} recorded[/] ({timings})")
+    if group_id is not None:
+        console.print(f"[green]group {_u(group_id)} recorded[/] ({len(runs)} runs)")
 
 
 def _check_device(device: str) -> None:
@@ -386,14 +487,64 @@ def _check_device(device: str) -> None:
 
 
 # --------------------------------------------------------------------------------------- leaderboard
+def _leaderboard_entries(results: Any, bench: Any, split: str, all_runs: bool) -> list[dict[str, Any]]:
+    """Rows of one benchmark: a row per seed group (mean, interval over seeds and archs) and per single run.
+
+    Single runs are those outside any group (best per submission unless ``all_runs``); a trainer's single run
+    is marked as such, since its interval lacks training-seed variance.
+    """
+    from harness.verdicts import resolve, summarize
+
+    primary = bench.primary_metric
+    rows: list[dict[str, Any]] = []
+    for gid in sorted(results.groups(bench.name)):
+        side = resolve(results, gid)
+        g = summarize(results, side, bench, split, primary, n_boot=400)
+        last = side.runs[-1]
+        rows.append({"type": "group", "id": gid, "submission": side.submission, "kind": side.kind,
+                     "n_runs": len(side.runs), "seeds": side.seeds, "gt_only": any(r.gt_only for r in side.runs),
+                     "value": g.interval.value, "ci_low": g.interval.ci_low, "ci_high": g.interval.ci_high, "sd": g.sd,
+                     "values": list(g.values), "metrics": {k: _mean_metric(side.runs, k, split) for k in _LB_COLS},
+                     "is_baseline": last.is_baseline, "gt_hash": last.gt_hash, "single_trainer_run": False})
+    singles = [r for r in results.leaderboard(bench.name, split=split, primary=primary, best_per_submission=False)
+               if r.group_id is None]
+    seen: set[str] = set()
+    for r in singles:
+        if not all_runs and r.submission in seen:
+            continue
+        seen.add(r.submission)
+        est = (r.report(split).get("metrics") or {}).get(primary) or {}
+        rows.append({"type": "run", "id": r.run_id, "submission": r.submission, "kind": r.kind, "n_runs": 1,
+                     "seeds": [r.seed], "gt_only": r.gt_only, "value": r.metric(primary, split),
+                     "ci_low": est.get("ci_low"), "ci_high": est.get("ci_high"), "sd": None, "values": [r.metric(primary, split)],
+                     "metrics": {k: r.metric(k, split) for k in _LB_COLS}, "is_baseline": r.is_baseline,
+                     "gt_hash": r.gt_hash, "single_trainer_run": r.is_single_trainer_run})
+    from harness.metrics import METRICS
+
+    hib = METRICS[primary].higher_is_better if primary in METRICS else True
+    rows.sort(key=lambda e: (e["value"] is None, -(e["value"] or 0.0) if hib is not False else (e["value"] or 0.0), e["id"]))
+    for i, e in enumerate(rows, 1):
+        e["rank"] = i
+    return rows
+
+
+_LB_COLS = ("kendall_tau", "spearman", "pearson", "p_at_top_5", "top1_regret")
+
+
+def _mean_metric(runs: Any, name: str, split: str) -> float | None:
+    vals = [v for v in (r.metric(name, split) for r in runs) if v is not None]
+    return float(sum(vals) / len(vals)) if vals else None
+
+
 @app.command()
 def leaderboard(
     benchmark: Annotated[Optional[str], typer.Argument(help="Benchmark (default: every benchmark with runs).")] = None,
     store: StoreOpt = None,
     split: SplitOpt = "dev",
-    all_runs: Annotated[bool, typer.Option("--all-runs", help="Every run, not only the best per submission.")] = False,
+    all_runs: Annotated[bool, typer.Option("--all-runs", help="Every single run, not only the best per submission.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Ranked runs: primary metric, then tie-breaks, then the earlier run."""
+    """Ranked seed groups (mean, CI over seeds and archs) and single runs (marked), by the primary metric."""
     from harness.benchmarks import get_benchmark
     from harness.metrics import LEADERBOARD_COLUMNS, METRICS, split_half_of
 
@@ -403,48 +554,90 @@ def leaderboard(
     if benchmark:
         get_benchmark(benchmark)
     if not names:
+        if as_json:
+            _print_json({"benchmarks": {}})
+            return
         console.print("no scored runs yet: `nas-harness score submissions/NAME`")
         return
+    out: dict[str, Any] = {}
     for name in names:
         bench = get_benchmark(name)
         try:
             current_gt = bench.ground_truth().content_hash
         except HarnessError:
             current_gt = None
-        rows = results.leaderboard(name, split=split, primary=bench.primary_metric, best_per_submission=not all_runs)
-        table = Table(title=f"{name} — {split} split, ranked by {bench.primary_metric}")
-        for col in ("#", "submission", "kind", *(METRICS[k].label for k in LEADERBOARD_COLUMNS), "run", "note"):
-            table.add_column(col, min_width=6 if col not in ("#", "note") else None, overflow="fold")
-        digits = {k: 4 if METRICS[k].unit == "pp" else 3 for k in LEADERBOARD_COLUMNS}
-        reference_added = False
-        for i, run in enumerate(rows, 1):
-            payload = run.metrics.get("splits", {}).get(split, {})
-            m = payload.get("metrics", {})
-            if not reference_added and payload:
-                ceiling = split_half_of(payload)
-                base = payload.get("baseline", {})
-                table.add_row("", "[italic]split-half agreement (GT seeds)[/]", "reference", *(_fmt(ceiling.get(k), digits[k]) for k in LEADERBOARD_COLUMNS), "", "")
-                table.add_row("", "[italic]#params baseline[/]", "reference", *(_fmt(base.get(k, {}).get("value"), digits[k]) for k in LEADERBOARD_COLUMNS), "", "")
-                reference_added = True
+        entries = _leaderboard_entries(results, bench, split, all_runs)
+        out[name] = {"primary_metric": bench.primary_metric, "split": split, "rows": entries}
+        if as_json:
+            continue
+        primary = bench.primary_metric
+        others = [k for k in LEADERBOARD_COLUMNS if k != primary]
+        digits = {k: 4 if k in METRICS and METRICS[k].unit == "pp" else 3 for k in (primary, *others)}
+        table = Table(title=f"{name} — {split} split, ranked by {primary} (groups: mean of runs, CI over seeds and archs)")
+        primary_label = METRICS[primary].label if primary in METRICS else primary
+        for col in ("#", "submission", "kind", "runs", primary_label, "95% CI", "run SD", *(METRICS[k].label for k in others), "group / run", "note"):
+            table.add_column(col, min_width=6 if col not in ("#", "note", "runs") else None, overflow="fold")
+        rows = results.leaderboard(name, split=split, primary=primary, best_per_submission=True)
+        payload = rows[0].metrics.get("splits", {}).get(split, {}) if rows else {}
+        if payload:
+            ceiling = split_half_of(payload)
+            base = payload.get("baseline", {})
+            table.add_row("", "[italic]split-half agreement (GT seeds)[/]", "reference", "", _fmt(ceiling.get(primary), digits[primary]), "", "",
+                          *(_fmt(ceiling.get(k), digits[k]) for k in others), "", "")
+            table.add_row("", "[italic]#params baseline[/]", "reference", "", _fmt(base.get(primary, {}).get("value"), digits[primary]), "", "",
+                          *(_fmt(base.get(k, {}).get("value"), digits[k]) for k in others), "", "")
+        for e in entries:
             note = []
-            if run.is_baseline:
+            if e["is_baseline"]:
                 note.append("baseline")
-            if current_gt is not None and run.gt_hash != current_gt:
+            if e["single_trainer_run"]:
+                note.append("[yellow]single run: no seed variance[/]")
+            if e["gt_only"]:
+                note.append("GT archs only")
+            if current_gt is not None and e["gt_hash"] != current_gt:
                 note.append("[red]stale GT: rescore[/]")
-            table.add_row(str(i), _u(run.submission), _u(run.kind), *(_fmt(m.get(k, {}).get("value"), digits[k]) for k in LEADERBOARD_COLUMNS), _u(run.run_id), ", ".join(note))
+            m = e["metrics"]
+            ci = f"[{_fmt(e['ci_low'], 3)}, {_fmt(e['ci_high'], 3)}]"
+            table.add_row(str(e["rank"]), _u(e["submission"]), _u(e["kind"]), str(e["n_runs"]), _fmt(e["value"], digits[primary]), ci, _fmt(e["sd"], 3),
+                          *(_fmt(m.get(k), digits[k]) for k in others), _u(e["id"]), ", ".join(note))
         console.print(table)
+    if as_json:
+        _print_json({"benchmarks": out})
 
 
 @app.command()
-def show(run_id: str, store: StoreOpt = None, split: SplitOpt = "dev") -> None:
-    """One run: manifest, status, timings, metrics with CIs beside the baseline and noise ceiling."""
+def show(
+    run_id: Annotated[str, typer.Argument(help="A run id or a group id (g…), or a unique prefix.")],
+    store: StoreOpt = None,
+    split: SplitOpt = "dev",
+    as_json: JsonOpt = False,
+) -> None:
+    """One run (manifest, status, timings, metrics) or one seed group (its runs and the group interval)."""
     _split_choice(split)
-    run = _store(store, must_exist=True).get_run(run_id)
+    results = _store(store, must_exist=True)
+    if results.is_group_id(run_id):
+        from harness.benchmarks import get_benchmark
+        from harness.verdicts import resolve, summarize
+
+        side = resolve(results, run_id)
+        bench = get_benchmark(side.runs[0].benchmark)
+        summary = summarize(results, side, bench, split, bench.primary_metric)
+        if as_json:
+            _print_json({"group": summary.to_dict(), "runs": [_run_json(r, split) for r in side.runs]})
+            return
+        console.print(_group_table([summary], f"seed group {_u(side.label)} — {split} split, {summary.metric}"))
+        return
+    run = results.get_run(run_id)
+    if as_json:
+        _print_json(_run_json(run, split))
+        return
     head = Table(show_header=False, title=f"run {_u(run.run_id)}")
-    for key in ("benchmark", "submission", "kind", "status", "created", "finished", "harness_version", "gt_hash", "submission_hash", "error"):
+    for key in ("benchmark", "submission", "kind", "status", "created", "finished", "group_id", "seed", "harness_version", "gt_hash", "submission_hash", "error"):
         value = getattr(run, key, None)
         if value not in (None, ""):
             head.add_row(key, _u(str(value)[:100]))
+    if run.gt_only:
+        head.add_row("evaluated", "GT archs only (--gt-only)")
     if run.timings:
         head.add_row("timings", ", ".join(f"{k} {v:.1f}s" for k, v in run.timings.items()))
     console.print(head)
@@ -452,47 +645,156 @@ def show(run_id: str, store: StoreOpt = None, split: SplitOpt = "dev") -> None:
         _render_report(run, split)
 
 
+def _comparison_table(cmp: Any, a: Any, b: Any, split: str, n: int) -> Table:
+    d = cmp.diff
+    how = "paired by seed and on the same archs" if cmp.paired_by_seed else "on the same archs"
+    table = Table(title=f"{cmp.metric} on the {split} split ({n} GT archs), {how}")
+    for col in ("", "value"):
+        table.add_column(col)
+    table.add_row(f"A: {_u(a.submission)} ({_u(a.label)}, {len(a.runs)} run{'s' if len(a.runs) != 1 else ''})", _fmt(cmp.value_a))
+    table.add_row(f"B: {_u(b.submission)} ({_u(b.label)}, {len(b.runs)} run{'s' if len(b.runs) != 1 else ''})", _fmt(cmp.value_b))
+    table.add_row("Δ = A − B", f"{_fmt(d.value)}  95% CI [{_fmt(d.ci_low)}, {_fmt(d.ci_high)}]")
+    table.add_row("p-value (two-sided)", _fmt(cmp.p_value, 4))
+    table.add_row("P(A better)", _fmt(cmp.prob_a_better, 3))
+    table.add_row("smallest detectable |Δ|", f"{_fmt(cmp.detectable)}  (80% power at the 5% level)")
+    table.add_row("noise in the CI", f"seeds {_fmt(math.sqrt(d.seed_var), 4)} SD + archs {_fmt(math.sqrt(d.arch_var), 4)} SD")
+    table.add_row("verdict", f"[bold]{cmp.verdict}[/]")
+    return table
+
+
+def _noise_warnings(a: Any, b: Any) -> list[str]:
+    from harness.verdicts import fix_command
+
+    out = []
+    for side in (a, b):
+        if not side.is_group and side.kind == "trainer":
+            out.append(f"{_u(side.submission)} ({_u(side.label)}) is a single trainer run: training-seed noise is unaccounted for; "
+                       f"score a seed group: {fix_command(side)}")
+    return out
+
+
 @app.command()
 def compare(
-    run_a: str,
-    run_b: str,
+    run_a: Annotated[str, typer.Argument(help="Run id or group id (g…) of A.")],
+    run_b: Annotated[str, typer.Argument(help="Run id or group id (g…) of B.")],
     store: StoreOpt = None,
     split: SplitOpt = "dev",
     metric: Annotated[Optional[str], typer.Option(help="Metric (default: the benchmark's primary).")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Paired bootstrap on the same GT archs: is the difference between two runs real?"""
-    import numpy as np
-
+    """Is A better than B? Δ with a CI over training seeds (groups) and GT archs, p, P(A better), detectable Δ."""
     from harness.benchmarks import get_benchmark
-    from harness.metrics import METRICS, paired_bootstrap
+    from harness.verdicts import compare_sides, resolve
 
     _split_choice(split)
     results = _store(store, must_exist=True)
-    a, b = results.get_run(run_a), results.get_run(run_b)
-    if a.benchmark != b.benchmark:
-        raise HarnessError(f"runs are on different benchmarks ({a.benchmark} vs {b.benchmark})")
-    for run in (a, b):
-        if run.status != "ok":
-            raise HarnessError(f"run {run.run_id} has status {run.status}; only completed runs can be compared")
-    bench = get_benchmark(a.benchmark)
+    a, b = resolve(results, run_a), resolve(results, run_b)
+    if a.runs[0].benchmark != b.runs[0].benchmark:
+        raise HarnessError(f"runs are on different benchmarks ({a.runs[0].benchmark} vs {b.runs[0].benchmark})")
+    bench = get_benchmark(a.runs[0].benchmark)
     name = metric or bench.primary_metric
-    if name not in METRICS:
-        raise UnknownNameError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
-    gt = bench.ground_truth()
-    idx = gt.split_indices(split)
-    pos = gt.archset_index[idx]
-    pa = np.asarray(results.load_predictions(a.run_id)[1])[pos]
-    pb = np.asarray(results.load_predictions(b.run_id)[1])[pos]
-    res = paired_bootstrap(pa, pb, gt.mean_acc[idx], gt.params[idx], name)
-    table = Table(title=f"{name} on the {split} split ({idx.size} GT archs), paired bootstrap")
-    for col in ("", "value"):
-        table.add_column(col)
-    table.add_row(f"A: {_u(a.submission)} ({_u(a.run_id)})", _fmt(res.get("value_a")))
-    table.add_row(f"B: {_u(b.submission)} ({_u(b.run_id)})", _fmt(res.get("value_b")))
-    table.add_row("A − B", f"{_fmt(res.get('diff'))}  95% CI [{_fmt(res.get('ci_low'))}, {_fmt(res.get('ci_high'))}]")
-    table.add_row("p-value", _fmt(res.get("p_value"), 4))
-    table.add_row("verdict", f"[bold]{res.get('verdict')}[/]")
-    console.print(table)
+    cmp = compare_sides(results, a, b, bench, split, name)
+    n = int(bench.ground_truth().split_indices(split).size)
+    warnings = _noise_warnings(a, b)
+    if as_json:
+        _print_json({"a": {"id": a.label, "submission": a.submission, "runs": [r.run_id for r in a.runs]},
+                     "b": {"id": b.label, "submission": b.submission, "runs": [r.run_id for r in b.runs]},
+                     "split": split, "n_archs": n, "comparison": cmp.to_dict(), "warnings": warnings})
+        return
+    console.print(_comparison_table(cmp, a, b, split, n))
+    for w in warnings:
+        console.print(f"[yellow]{w}[/]", highlight=False)
+
+
+@app.command()
+def check(
+    submission: Annotated[Path, typer.Argument(help="The trick: a trainer submission folder.")],
+    baseline: Annotated[str, typer.Option("--baseline", help="Run id or group id (g…) to hold the trick against.")],
+    store: StoreOpt = None,
+    metric: Annotated[Optional[str], typer.Option(help="Metric (default: the benchmark's primary).")] = None,
+    max_drop: Annotated[float, typer.Option("--max-drop", help="Largest tolerated drop of the metric (its units).")] = 0.05,
+    seeds: Annotated[Optional[str], typer.Option("--seeds", help="Seeds of the trick (default: the baseline group's, so the comparison pairs by seed).")] = None,
+    split: SplitOpt = "dev",
+    level: Annotated[float, typer.Option(help="One-sided confidence of the verdict.")] = 0.95,
+    device: Annotated[str, typer.Option(help="cpu or cuda[:N].")] = "cpu",
+    as_json: JsonOpt = False,
+) -> None:
+    """CI gate: exit 0 when the trick is not worse than the baseline by more than --max-drop (one-sided), else 1.
+
+    The trick is trained as a seed group, GT archs only (all the metrics need), and recorded in the store.
+    Exit 2 on usage errors. "Inconclusive" (neither shown) fails too: a gate passes only what it has shown.
+    """
+    from harness.benchmarks import get_benchmark
+    from harness.errors import UsageError
+    from harness.scoring import ScoreOptions, parse_seeds, score_group
+    from harness.submission import load_submission
+    from harness.verdicts import check_metric, compare_sides, matching_seeds, non_inferiority, resolve
+
+    _split_choice(split)
+    if not submission.is_dir():
+        raise BadPathError(f"submission folder {submission} does not exist")
+    if not (max_drop >= 0 and math.isfinite(max_drop)):
+        raise UsageError("--max-drop must be a finite number >= 0")
+    if not 0.5 < level < 1.0:
+        raise UsageError("--level must be in (0.5, 1)")
+    results = _store(store, must_exist=True)
+    base = resolve(results, baseline)
+    bench = get_benchmark(base.runs[0].benchmark)
+    name = metric or bench.primary_metric
+    check_metric(name)
+    sub = load_submission(submission)
+    if sub.kind != "trainer":
+        raise UsageError(f"check gates a training trick; {sub.manifest.name!r} is a {sub.kind}: use compare")
+    if sub.manifest.benchmark != bench.name:
+        raise UsageError(f"the trick is for {sub.manifest.benchmark}, the baseline for {bench.name}")
+    if seeds is not None:
+        seed_list = parse_seeds(seeds)
+    elif base.is_group and None not in base.seeds:
+        seed_list = [int(s) for s in base.seeds]  # type: ignore[arg-type]
+    else:
+        seed_list = list(range(5))
+    with err_console.status(f"training {sub.manifest.name} with seeds {seed_list} (GT archs only)…"):
+        gid, _ = score_group(submission, results, seed_list, ScoreOptions(device=device, gt_only=True, progress=False))
+    trick = resolve(results, gid)
+    base = matching_seeds(trick, resolve(results, base.label))  # again: a group still being scored has grown
+    cmp = compare_sides(results, trick, base, bench, split, name)
+    gate = non_inferiority(cmp, max_drop, level=level)
+    warnings = _noise_warnings(trick, base)
+    text = _verdict_paragraph(gate, trick, base, split)
+    if as_json:
+        _print_json({"passed": gate.passed, "outcome": gate.outcome, "trick": {"id": trick.label, "runs": [r.run_id for r in trick.runs]},
+                     "baseline": {"id": base.label, "runs": [r.run_id for r in base.runs]}, "split": split,
+                     "verdict": gate.to_dict(), "text": text, "warnings": warnings})
+    else:
+        console.print(text, highlight=False)
+        for w in warnings:
+            console.print(f"[yellow]{w}[/]", highlight=False)
+    raise typer.Exit(0 if gate.passed else 1)
+
+
+def _verdict_paragraph(gate: Any, trick: Any, base: Any, split: str) -> str:
+    from rich.markup import escape
+
+    c = gate.comparison
+    pct = f"{100 * gate.level:.0f}%"
+    what = {"not worse": "PASS: not worse than the baseline by more than the allowed drop",
+            "worse": "FAIL: worse than the baseline by more than the allowed drop",
+            "inconclusive": "FAIL (inconclusive): a drop larger than allowed cannot be excluded"}[gate.outcome]
+    seeds = ", ".join(str(s) for s in trick.seeds)
+    how = "paired by seed and on the same GT archs" if c.paired_by_seed else "on the same GT archs"
+    bound_word = "lower" if c.higher_is_better else "upper"
+    lines = [
+        f"{what}.",
+        f"{escape(trick.submission)} (group {trick.label}, seeds {seeds}) vs {escape(base.submission)} ({base.label}, "
+        f"{len(base.runs)} run{'s' if len(base.runs) != 1 else ''}): {c.metric} on the {split} split "
+        f"{c.value_a:.4f} vs {c.value_b:.4f}, Δ {c.diff.value:+.4f}; the one-sided {pct} {bound_word} bound of the "
+        f"change is {gate.bound:+.4f} against the allowed −{gate.max_drop:g} ({how}; the interval includes "
+        f"training-seed {'and arch-sampling noise' if c.training_noise else 'noise only where both sides are groups'}).",
+        f"This comparison detects |Δ| ≥ {c.detectable:.4f} with 80% power; p = {c.p_value:.3g}, P(trick better) = {c.prob_a_better:.2f}.",
+    ]
+    if gate.outcome == "inconclusive":
+        lines.append("More seeds (--seeds) narrow the interval; or raise --max-drop if that drop is acceptable.")
+    return "\n".join(lines)
 
 
 @app.command()
@@ -514,10 +816,10 @@ def export(
 
     try:
         writer = csv.writer(stream)
-        writer.writerow(["run_id", "benchmark", "submission", "kind", "status", "created", "gt_hash", "error", *names, *(f"{n}_ci_low" for n in names), *(f"{n}_ci_high" for n in names)])
+        writer.writerow(["run_id", "benchmark", "submission", "kind", "status", "created", "gt_hash", "error", "group_id", "seed", "gt_only", *names, *(f"{n}_ci_low" for n in names), *(f"{n}_ci_high" for n in names)])
         for r in runs:
             m = r.metrics.get("splits", {}).get(split, {}).get("metrics", {})
-            writer.writerow([*map(csv_cell, (r.run_id, r.benchmark, r.submission, r.kind, r.status, r.created, r.gt_hash, r.error or "")), *(m.get(n, {}).get("value", "") for n in names), *(m.get(n, {}).get("ci_low", "") for n in names), *(m.get(n, {}).get("ci_high", "") for n in names)])
+            writer.writerow([*map(csv_cell, (r.run_id, r.benchmark, r.submission, r.kind, r.status, r.created, r.gt_hash, r.error or "", r.group_id or "")), "" if r.seed is None else r.seed, int(r.gt_only), *(m.get(n, {}).get("value", "") for n in names), *(m.get(n, {}).get("ci_low", "") for n in names), *(m.get(n, {}).get("ci_high", "") for n in names)])
     finally:
         if out:
             stream.close()

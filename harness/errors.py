@@ -87,3 +87,9 @@ class DeviceError(HarnessError):
     """A ``--device`` that is not valid or not available on this machine (checked before any work starts)."""
 
     exit_code = 2
+
+
+class UsageError(HarnessError):
+    """Options that contradict each other or a value out of range (e.g. ``--seeds`` for a predictions file)."""
+
+    exit_code = 2

@@ -3,6 +3,13 @@
 Why this module holds nothing else: the CLI, the tests and batch scripts all call :func:`score_submission`,
 so the order of the steps (and the rule that every started run ends as "ok" or "failed", never half-written)
 lives in exactly one place.
+
+Why the GT archs are evaluated first: the metrics need only them (a few hundred of the 50,000), so the final
+metrics are known minutes before the full sweep ends. :class:`ScoreOptions` ``on_metrics`` receives them then;
+the rest of the arch set is evaluated afterwards (or skipped with ``gt_only``, recorded on the run). The GT
+archs' stored scores are the very numbers the metrics used: the second pass never re-evaluates them.
+
+:func:`score_group` scores one trainer with several seeds as one seed group (a run per seed, one group id).
 """
 
 from __future__ import annotations
@@ -36,6 +43,31 @@ class ScoreOptions:
     progress: bool = True
     on_progress: ProgressFn | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    gt_only: bool = False  # evaluate the GT archs only (quick iteration); the run records it
+    group_id: str | None = None  # set by score_group
+    on_metrics: Callable[[dict[str, Any]], None] | None = None  # the metrics payload, as soon as the GT archs are done
+
+
+def gt_positions(gt: GroundTruth) -> np.ndarray:
+    """Sorted arch-set positions of every complete GT arch (all splits): what the metrics need."""
+    if gt.archset_index is None:
+        raise HarnessError("the ground truth does not say where its archs are in the arch set")
+    return np.unique(gt.archset_index[gt.split_indices("all")])
+
+
+def split_predictions(archs: list[str], scores: np.ndarray, gt: GroundTruth, split: str) -> np.ndarray:
+    """A stored run's scores of the GT archs of ``split``, in GT order; works for full and GT-only runs.
+
+    Looked up by arch string, so a GT-only run (which stores the GT archs only) and a full run give the same
+    numbers. Raises HarnessError when a GT arch is missing (predictions for another arch set).
+    """
+    idx = gt.split_indices(split)
+    where = {a: i for i, a in enumerate(archs)}
+    try:
+        pos = np.fromiter((where[gt.archs[i]] for i in idx), dtype=np.int64, count=idx.size)
+    except KeyError:
+        raise HarnessError("the run's predictions lack some GT archs (another arch set?); score the submission again") from None
+    return np.asarray(scores, dtype=np.float64)[pos]
 
 
 def split_metrics(pred: np.ndarray, gt: GroundTruth, *, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
@@ -58,15 +90,22 @@ def metrics_payload(bench: Benchmark, pred: np.ndarray, gt: GroundTruth, *, n_bo
     return {"primary_metric": bench.primary_metric, "splits": split_metrics(pred, gt, n_boot=n_boot, seed=seed)}
 
 
-def _predict(sub: Any, bench: Benchmark, archs: list[str], opts: ScoreOptions, timings: dict[str, float]) -> np.ndarray:
-    """One score per arch of the arch set, by the submission's kind."""
-    from harness.evaluation import evaluate
-    from harness.submission import SubnetModuleHandle, load_checkpoint, read_predictions, run_trainer
+def _predict(
+    sub: Any, bench: Benchmark, archs: list[str], opts: ScoreOptions, timings: dict[str, float],
+    first: np.ndarray, on_first: Callable[[np.ndarray], None],
+) -> np.ndarray:
+    """One score per arch of the arch set, by the submission's kind.
+
+    The archs at positions ``first`` (the GT archs) are evaluated first and handed to ``on_first`` (a full-length
+    array, NaN elsewhere); then the rest, unless ``opts.gt_only`` (their scores stay NaN).
+    """
+    from harness.submission import load_checkpoint, read_predictions, run_trainer
 
     if sub.kind == "predictions":
         t0 = time.perf_counter()
         pred = read_predictions(sub.payload_path, archs, bench.space)
         timings["read_s"] = time.perf_counter() - t0
+        on_first(np.asarray(pred, dtype=np.float64))
         return pred
     t0 = time.perf_counter()
     if sub.kind == "checkpoint":
@@ -83,21 +122,53 @@ def _predict(sub: Any, bench: Benchmark, archs: list[str], opts: ScoreOptions, t
             progress = lambda frac, msg: opts.on_progress("train", frac, msg)  # noqa: E731
         model = run_trainer(sub, bench, budget=budget, device=opts.device, seed=opts.seed, progress=progress)
         timings["train_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    eval_progress: Any = opts.progress
-    if opts.on_progress is not None:
-        eval_progress = lambda frac, msg: opts.on_progress("evaluate", frac, msg)  # noqa: E731
-    if isinstance(model, SubnetModuleHandle):
-        # A submission's own module class: evaluated inside the sandbox, never unpickled here.
-        try:
-            pred = model.evaluate(bench, archs, device=opts.device, seed=opts.seed,
-                                  progress=eval_progress if callable(eval_progress) else None)
-        finally:
+    return evaluate_gt_first(model, bench, archs, opts, timings, first, on_first)
+
+
+def evaluate_gt_first(
+    model: Any, bench: Benchmark, archs: list[str], opts: ScoreOptions, timings: dict[str, float],
+    first: np.ndarray, on_first: Callable[[np.ndarray], None],
+) -> np.ndarray:
+    """Evaluate ``model`` on the archs at ``first`` (handed to ``on_first`` at once), then on the rest.
+
+    Two calls of :func:`harness.evaluation.evaluate` (the evaluator is not told about the GT); a
+    :class:`SubnetModuleHandle` is closed at the end either way.
+    """
+    from harness.evaluation import evaluate
+    from harness.submission import SubnetModuleHandle
+
+    rest = np.setdiff1d(np.arange(len(archs)), first)
+    pred = np.full(len(archs), np.nan)
+
+    def run_pass(stage: str, positions: np.ndarray) -> np.ndarray:
+        eval_progress: Any = opts.progress
+        if opts.on_progress is not None:
+            eval_progress = lambda frac, msg: opts.on_progress(stage, frac, msg)  # noqa: E731
+        subset = [archs[i] for i in positions]
+        if isinstance(model, SubnetModuleHandle):
+            # A submission's own module class: evaluated inside the sandbox, never unpickled here.
+            out = model.evaluate(bench, subset, device=opts.device, seed=opts.seed,
+                                 progress=eval_progress if callable(eval_progress) else None)
+        else:
+            out = evaluate(model, bench, subset, evaluator=opts.evaluator, device=opts.device, progress=eval_progress)
+        out = np.asarray(out, dtype=np.float64)
+        if out.shape != (positions.size,) or not np.all(np.isfinite(out)):
+            raise SubmissionError("the supernet produced non-finite scores for some subnets")
+        return out
+
+    try:
+        t0 = time.perf_counter()
+        pred[first] = run_pass("evaluate GT archs", first)
+        timings["eval_gt_s"] = time.perf_counter() - t0
+        on_first(pred)
+        if not opts.gt_only and rest.size:
+            t0 = time.perf_counter()
+            pred[rest] = run_pass("evaluate the rest", rest)
+            timings["eval_rest_s"] = time.perf_counter() - t0
+    finally:
+        if isinstance(model, SubnetModuleHandle):
             model.close()
-    else:
-        pred = evaluate(model, bench, archs, evaluator=opts.evaluator, device=opts.device, progress=eval_progress)
-    timings["eval_s"] = time.perf_counter() - t0
-    return np.asarray(pred, dtype=np.float64)
+    return pred
 
 
 def score_submission(sub_dir: Path, store: ResultStore, opts: ScoreOptions | None = None) -> RunRecord:
@@ -130,17 +201,34 @@ def score_submission(sub_dir: Path, store: ResultStore, opts: ScoreOptions | Non
         manifest=sub.manifest.as_dict(),
         description=sub.manifest.description,
         is_baseline=bool(sub.manifest.baseline),
+        group_id=opts.group_id,
+        seed=opts.seed if sub.kind == "trainer" else None,
+        gt_only=opts.gt_only and sub.kind != "predictions",
     )
     timings: dict[str, float] = {}
-    try:
-        pred = _predict(sub, bench, archs, opts, timings)
-        if pred.shape != (len(archs),) or not np.all(np.isfinite(pred)):
-            raise SubmissionError("the supernet produced non-finite scores for some subnets")
+    first = gt_positions(gt)
+    done: dict[str, Any] = {}
+
+    def on_first(pred_first: np.ndarray) -> None:
         t0 = time.perf_counter()
-        metrics = metrics_payload(bench, pred, gt, n_boot=opts.n_boot, seed=opts.seed)
+        done["metrics"] = metrics_payload(bench, pred_first, gt, n_boot=opts.n_boot, seed=opts.seed)
         timings["metrics_s"] = time.perf_counter() - t0
+        timings["to_metrics_s"] = time.perf_counter() - started
+        if opts.on_metrics is not None:
+            opts.on_metrics(done["metrics"])
+
+    try:
+        pred = np.asarray(_predict(sub, bench, archs, opts, timings, first, on_first), dtype=np.float64)
+        if pred.shape != (len(archs),):
+            raise SubmissionError("the supernet produced the wrong number of scores")
+        if opts.gt_only and sub.kind != "predictions":
+            store_archs, store_pred = [archs[i] for i in first], pred[first]
+        else:
+            store_archs, store_pred = archs, pred
+        if not np.all(np.isfinite(store_pred)):
+            raise SubmissionError("the supernet produced non-finite scores for some subnets")
         timings["total_s"] = time.perf_counter() - started
-        store.complete_run(run_id, archs=archs, predictions=pred, metrics=metrics, timings=timings)
+        store.complete_run(run_id, archs=store_archs, predictions=store_pred, metrics=done["metrics"], timings=timings)
     except HarnessError as exc:
         timings["total_s"] = time.perf_counter() - started
         store.fail_run(run_id, str(exc), timings)
@@ -158,8 +246,78 @@ def rescore_run(store: ResultStore, run: RunRecord, *, n_boot: int = 1000, seed:
     bench = get_benchmark(run.benchmark)
     gt = bench.ground_truth()
     archs, scores = store.load_predictions(run.run_id)
-    if list(archs) != bench.archs():
-        raise HarnessError(f"run {run.run_id}: its predictions are for another arch set; score the submission again")
-    metrics = metrics_payload(bench, np.asarray(scores, dtype=np.float64), gt, n_boot=n_boot, seed=seed)
+    full = bench.archs()
+    if run.gt_only:
+        pred = np.full(len(full), np.nan)
+        where = {a: i for i, a in enumerate(archs)}
+        first = gt_positions(gt)
+        if any(full[i] not in where for i in first):
+            raise HarnessError(f"run {run.run_id}: it evaluated another GT's archs only; score the submission again")
+        pred[first] = np.asarray(scores, dtype=np.float64)[[where[full[i]] for i in first]]
+    else:
+        if list(archs) != full:
+            raise HarnessError(f"run {run.run_id}: its predictions are for another arch set; score the submission again")
+        pred = np.asarray(scores, dtype=np.float64)
+    metrics = metrics_payload(bench, pred, gt, n_boot=n_boot, seed=seed)
     store.update_metrics(run.run_id, metrics, gt.content_hash)
     return store.get_run(run.run_id)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``--seeds`` as given: a count N (seeds 0..N-1), a list ``0,1,2`` or a range ``5-9``; one-line errors."""
+    from harness.errors import UsageError
+
+    text = (text or "").strip()
+    try:
+        if "," in text:
+            seeds = [int(t) for t in text.split(",") if t.strip()]
+        elif "-" in text.lstrip("-") and not text.startswith("-"):
+            lo, hi = (int(t) for t in text.split("-", 1))
+            if hi < lo:
+                raise ValueError
+            seeds = list(range(lo, hi + 1))
+        else:
+            n = int(text)
+            if n < 1:
+                raise ValueError
+            seeds = list(range(n))
+    except ValueError:
+        raise UsageError(f"--seeds {text!r}: give a count (5), a list (0,1,2,3,4) or a range (5-9) of seeds >= 0") from None
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise UsageError(f"--seeds {text!r}: seeds must be distinct and >= 0")
+    if len(seeds) > 100:
+        raise UsageError(f"--seeds {text!r}: at most 100 seeds per group")
+    return seeds
+
+
+def score_group(
+    sub_dir: Path, store: ResultStore, seeds: list[int], opts: ScoreOptions | None = None,
+    on_run: Callable[[int, RunRecord], None] | None = None,
+) -> tuple[str, list[RunRecord]]:
+    """Score a trainer once per seed as one seed group; returns (group id, runs).
+
+    Every seed is a full run of its own (recorded even when it fails); a failing seed stops the group and the
+    error propagates, so a group is never silently smaller than asked. Only trainers have training seeds: a
+    checkpoint or a predictions file is one run by nature.
+    """
+    from dataclasses import replace
+
+    from harness.errors import UsageError
+    from harness.submission import load_submission
+
+    opts = opts or ScoreOptions()
+    sub = load_submission(Path(sub_dir))
+    if sub.kind != "trainer":
+        raise UsageError(f"--seeds needs a trainer submission; {sub.manifest.name!r} is a {sub.kind} (one run by nature)")
+    group_id = store.new_group_id()
+    runs: list[RunRecord] = []
+    for i, s in enumerate(seeds):
+        if opts.on_progress is not None:
+            opts.on_progress("seeds", i / len(seeds), f"seed {s} ({i + 1}/{len(seeds)})")
+        run = score_submission(sub_dir, store, replace(opts, seed=s, group_id=group_id))
+        runs.append(run)
+        if on_run is not None:
+            on_run(s, run)
+    if opts.on_progress is not None:
+        opts.on_progress("seeds", 1.0, f"{len(seeds)} seeds done")
+    return group_id, runs

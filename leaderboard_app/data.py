@@ -141,7 +141,12 @@ def _arch_frame(root: str, run_id: str, predictions_hash: str, benchmark: str, g
     if gt.archset_index is None:
         raise StoreError(f"the {benchmark} ground truth does not say where its archs are in the arch set")
     pos = np.asarray(gt.archset_index)[idx]
-    if pos.size and (pos.max() >= len(archs) or any(archs[p] != gt.archs[i] for p, i in zip(pos, idx, strict=True))):
+    if len(archs) < len(get_benchmark(benchmark).archs()):  # a GT-only run stores the GT archs only: by name
+        where = {a: i for i, a in enumerate(archs)}
+        if any(gt.archs[i] not in where for i in idx):
+            raise StoreError(f"run {run_id} evaluated another GT's archs only; rescore it")
+        pos = np.array([where[gt.archs[i]] for i in idx], dtype=np.int64)
+    elif pos.size and (pos.max() >= len(archs) or any(archs[p] != gt.archs[i] for p, i in zip(pos, idx, strict=True))):
         raise StoreError(f"run {run_id} was scored on another arch set than the current {benchmark} GT; rescore it")
     frame = pd.DataFrame(
         {
@@ -207,6 +212,44 @@ def paired_comparison(ctx: AppContext, run_a: RunRecord, run_b: RunRecord, split
         raise StoreError(f"runs are on different benchmarks ({run_a.benchmark} vs {run_b.benchmark})")
     result = _paired(_gt_key(ctx, run_a, split), _gt_key(ctx, run_b, split), metric, n_boot)
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
+
+
+# ------------------------------------------------------------------------------------------ seed groups
+GROUP_BOOT = 400
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _group_rows(root: str, fingerprint: tuple[int, int], benchmark: str, split: str, metric: str) -> list[dict[str, Any]]:  # noqa: ARG001
+    from harness.verdicts import resolve, summarize
+
+    store = open_store(Path(root))
+    bench = get_benchmark(benchmark)
+    return [summarize(store, resolve(store, gid), bench, split, metric, n_boot=GROUP_BOOT).to_dict()
+            for gid in sorted(store.groups(benchmark))]
+
+
+def group_rows(ctx: AppContext, state: StoreState, benchmark: str, split: str, metric: str) -> list[dict[str, Any]]:
+    """Each seed group of ``benchmark``: mean of its runs and a CI over training seeds and GT archs (harness.verdicts)."""
+    require_split(ctx, split)
+    if state.kind != "ok":
+        return []
+    return _group_rows(str(ctx.store), state.fingerprint, benchmark, split, metric)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _group_comparison(root: str, fingerprint: tuple[int, int], benchmark: str, a: str, b: str, split: str, metric: str) -> dict[str, Any]:  # noqa: ARG001
+    from harness.verdicts import compare_sides, resolve
+
+    store = open_store(Path(root))
+    return compare_sides(store, resolve(store, a), resolve(store, b), get_benchmark(benchmark), split, metric).to_dict()
+
+
+def group_comparison(ctx: AppContext, state: StoreState, benchmark: str, a: str, b: str, split: str, metric: str) -> dict[str, Any]:
+    """A − B of two seed groups (or runs) with both noises: Δ, CI, p, P(A better), smallest detectable Δ."""
+    require_split(ctx, split)
+    if state.kind != "ok":
+        raise StoreError("no results store")
+    return _group_comparison(str(ctx.store), state.fingerprint, benchmark, a, b, split, metric)
 
 
 def predictions_csv(ctx: AppContext, run: RunRecord) -> bytes:

@@ -132,6 +132,12 @@ def leaderboard_frame(
             flags.append("baseline")
         if current_gt_hash is not None and r.gt_hash != current_gt_hash:
             flags.append("stale GT: rescore")
+        if r.is_single_trainer_run:
+            flags.append("single run: no seed variance")
+        elif r.group_id is not None:
+            flags.append(f"run of group {r.group_id}")
+        if r.gt_only:
+            flags.append("GT archs only")
         report_metrics = r.report(split).get("metrics") or {}
         row = {"rank": i, "submission": r.submission, "type": "baseline" if r.is_baseline else "submission", "kind": r.kind}
         for m in metrics:
@@ -144,6 +150,34 @@ def leaderboard_frame(
         frame["rank"] = frame["rank"].astype("Int64")
         if "GT archs" in frame:
             frame["GT archs"] = frame["GT archs"].astype("Int64")
+    return frame
+
+
+def group_frame(groups: Sequence[dict[str, Any]], metric: str) -> pd.DataFrame:
+    """Seed groups ranked by their mean ``metric``: runs, mean, CI over seeds and archs, run-level SD, seeds.
+
+    ``groups``: :meth:`harness.verdicts.GroupSummary.to_dict` rows (all on one split and metric).
+    """
+    spec = METRICS.get(metric)
+    lower = spec is not None and spec.higher_is_better is False
+    ordered = sorted(groups, key=lambda g: (_num(g.get("mean")) is None, (1 if lower else -1) * (_num(g.get("mean")) or 0.0), g.get("id", "")))
+    d = digits(metric)
+    rows = []
+    for i, g in enumerate(ordered, 1):
+        iv = g.get("interval") or {}
+        lo, hi = _num(iv.get("ci_low")), _num(iv.get("ci_high"))
+        rows.append({
+            "rank": i, "submission": g.get("submission", ""), "runs": len(g.get("runs") or []),
+            label(metric): _num(g.get("mean")),
+            "95% CI (seeds + archs)": "" if lo is None or hi is None else f"[{lo:.{d}f}, {hi:.{d}f}]",
+            "run SD": _num(g.get("sd")),
+            "seeds": ", ".join(str(s) for s in g.get("seeds") or []),
+            "flags": "GT archs only" if any(g.get("gt_only") or []) else "",
+            "group": g.get("id", ""),
+        })
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["rank"] = frame["rank"].astype("Int64")
     return frame
 
 

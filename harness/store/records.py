@@ -44,6 +44,14 @@ class RunRecord:
     created_ns: int = 0
     predictions_hash: str | None = None
     rescored: str | None = None
+    group_id: str | None = None  # shared by the runs of one `score --seeds` call
+    seed: int | None = None  # the training seed (None: recorded before seeds were stored)
+    gt_only: bool = False  # only the GT archs were evaluated: predictions hold those archs only
+
+    @property
+    def is_single_trainer_run(self) -> bool:
+        """A trainer run outside any seed group: its metrics carry no training-seed variance."""
+        return self.kind == "trainer" and self.group_id is None
 
     # ------------------------------------------------------------------ metric access
     @property
@@ -94,12 +102,14 @@ COLUMNS: tuple[str, ...] = (
     "metrics", "harness_version", "gt_hash", "submission_hash", "error", "manifest", "description",
     "is_baseline", "pid", "host", "predictions_hash", "rescored",
 )
+GROUP_COLUMN_NAMES: tuple[str, ...] = ("group_id", "seed", "gt_only")
 SELECT_COLUMNS = ", ".join(COLUMNS)
 
 
 def record_from_row(row: tuple[Any, ...]) -> RunRecord:
-    """Build a RunRecord from a row selected with :data:`SELECT_COLUMNS`."""
-    d = dict(zip(COLUMNS, row, strict=True))
+    """Build a RunRecord from a row selected with :data:`SELECT_COLUMNS` (optionally + the group columns)."""
+    names = COLUMNS + GROUP_COLUMN_NAMES if len(row) == len(COLUMNS) + len(GROUP_COLUMN_NAMES) else COLUMNS
+    d = dict(zip(names, row, strict=True))
     return RunRecord(
         run_id=d["run_id"],
         benchmark=d["benchmark"],
@@ -122,4 +132,7 @@ def record_from_row(row: tuple[Any, ...]) -> RunRecord:
         created_ns=int(d["created_ns"] or 0),
         predictions_hash=d["predictions_hash"],
         rescored=d["rescored"],
+        group_id=d.get("group_id"),
+        seed=None if d.get("seed") is None else int(d["seed"]),
+        gt_only=bool(d.get("gt_only") or 0),
     )

@@ -32,8 +32,10 @@ import numpy as np
 from harness.errors import StoreError, UnknownRunError
 from harness.store import liveness
 from harness.store import predictions as pred_files
-from harness.store.records import SELECT_COLUMNS, RunRecord, record_from_row
-from harness.store.schema import DB_NAME, check_version, connect_ro, connect_rw, ensure_schema
+from harness.store.records import GROUP_COLUMN_NAMES, SELECT_COLUMNS, RunRecord, record_from_row
+from harness.store.schema import DB_NAME, check_version, connect_ro, connect_rw, ensure_schema, has_group_columns
+
+GROUP_PREFIX = "g"  # group ids are "g" + the first run's id: never confused with a run id (those start with a digit)
 
 INTERRUPTED = "interrupted: the scoring process died"
 FOREIGN_HOST_LIMIT_S = 24 * 3600.0
@@ -106,6 +108,7 @@ class ResultStore:
                 raise StoreError(f"no results store at {self.root}: score a submission first")
             with self._connect() as con:
                 check_version(con, self.db_path)
+                self._groups = has_group_columns(con)
             return
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"results store path {self.root} is a file, not a folder")
@@ -115,6 +118,7 @@ class ResultStore:
             raise StoreError(f"cannot create results store at {self.root}: {exc.strerror or exc}") from None
         with self._connect() as con:
             ensure_schema(con, self.db_path)
+        self._groups = True
 
     @staticmethod
     def exists(root: str | os.PathLike[str]) -> bool:
@@ -169,7 +173,8 @@ class ResultStore:
             con.execute("COMMIT")
 
     def _select(self, where: str = "", args: Sequence[Any] = (), order: str = "created_ns, run_id") -> list[RunRecord]:
-        sql = f"SELECT {SELECT_COLUMNS} FROM runs {('WHERE ' + where) if where else ''} ORDER BY {order}"
+        cols = SELECT_COLUMNS + ("".join(", " + c for c in GROUP_COLUMN_NAMES) if self._groups else "")
+        sql = f"SELECT {cols} FROM runs {('WHERE ' + where) if where else ''} ORDER BY {order}"
         with self._connect() as con:
             rows = con.execute(sql, tuple(args)).fetchall()
         return [record_from_row(r) for r in rows]
@@ -190,8 +195,15 @@ class ResultStore:
         manifest: dict[str, Any],
         description: str = "",
         is_baseline: bool = False,
+        group_id: str | None = None,
+        seed: int | None = None,
+        gt_only: bool = False,
     ) -> str:
-        """Record a run that starts now (status "running", this pid and host); returns its id."""
+        """Record a run that starts now (status "running", this pid and host); returns its id.
+
+        ``group_id`` ties the runs of one seed group together (see :meth:`new_group_id`); ``seed`` is the
+        training seed; ``gt_only`` says that only the GT archs will be evaluated.
+        """
         from harness.submission.text import printable
 
         submission = printable(submission, 200)  # a folder name reaches here unchecked when its manifest failed
@@ -211,6 +223,11 @@ class ResultStore:
                             description or "", int(bool(is_baseline)),
                         ),
                     )
+                    if group_id is not None or seed is not None or gt_only:
+                        con.execute(
+                            "UPDATE runs SET group_id = ?, seed = ?, gt_only = ? WHERE run_id = ?",
+                            (group_id, None if seed is None else int(seed), int(bool(gt_only)), run_id),
+                        )
                 return run_id
             except sqlite3.IntegrityError:
                 continue  # same second and same 4 random digits: draw again
@@ -378,6 +395,47 @@ class ResultStore:
                 seen.add(r.submission)
                 best.append(r)
         return best
+
+    # ------------------------------------------------------------------ seed groups
+    @staticmethod
+    def new_group_id() -> str:
+        """A fresh group id: ``g`` + a run-id-like stamp (sorts by start second, never a run id)."""
+        return GROUP_PREFIX + new_run_id(time.time_ns())
+
+    @staticmethod
+    def is_group_id(key: str) -> bool:
+        return (key or "").strip().startswith(GROUP_PREFIX)
+
+    def group_runs(self, group_id: str, status: str | None = "ok") -> list[RunRecord]:
+        """The runs of one seed group (by id or unique prefix), earliest first; ``status=None``: all of them."""
+        key = (group_id or "").strip()
+        if not self.is_group_id(key):
+            raise StoreError(f"{key!r} is not a group id (group ids start with {GROUP_PREFIX!r})")
+        if not self._groups:
+            raise StoreError(f"no run {key!r} in the results store {self.root}")
+        with self._connect() as con:
+            ids = [r[0] for r in con.execute(
+                "SELECT DISTINCT group_id FROM runs WHERE substr(group_id, 1, ?) = ?", (len(key), key)).fetchall()]
+        if key in ids:
+            ids = [key]
+        if not ids:
+            raise StoreError(f"no group {key!r} in the results store {self.root}")
+        if len(ids) > 1:
+            raise StoreError(f"group id prefix {key!r} is ambiguous: {len(ids)} groups match ({', '.join(sorted(ids)[:5])})")
+        where, args = "group_id = ?", [ids[0]]
+        if status is not None:
+            where += " AND status = ?"
+            args.append(status)
+        return self._select(where, args)
+
+    def groups(self, benchmark: str) -> dict[str, list[RunRecord]]:
+        """Completed runs of ``benchmark`` by group id (only runs that belong to a group)."""
+        if not self._groups:
+            return {}
+        out: dict[str, list[RunRecord]] = {}
+        for r in self._select("benchmark = ? AND status = 'ok' AND group_id IS NOT NULL", (benchmark,)):
+            out.setdefault(r.group_id or "", []).append(r)
+        return out
 
     def stale_runs(self, benchmark: str, current_gt_hash: str) -> list[RunRecord]:
         """Completed runs of ``benchmark`` scored against another GT than ``current_gt_hash``."""

@@ -51,6 +51,15 @@ CREATE INDEX IF NOT EXISTS runs_by_benchmark ON runs (benchmark, status, created
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
 """
 
+# Seed groups (issue 16): added to ``runs`` by :func:`ensure_group_columns`, an additive, idempotent migration
+# keyed on the columns present (not on ``user_version``), so it composes with other additive changes and an
+# older harness still reads the store (it selects its columns by name).
+GROUP_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("group_id", "TEXT"),       # runs of one `score --seeds` call share it; NULL for a single run
+    ("seed", "INTEGER"),        # the training (and bootstrap) seed the run was scored with
+    ("gt_only", "INTEGER NOT NULL DEFAULT 0"),  # 1: only the GT archs were evaluated (`score --gt-only`)
+)
+
 
 def _configure(con: sqlite3.Connection) -> sqlite3.Connection:
     con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -93,6 +102,8 @@ def ensure_schema(con: sqlite3.Connection, db: Path) -> None:
                 for stmt in filter(str.strip, DDL.split(";")):  # not executescript: it would COMMIT
                     con.execute(stmt)
                 con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version <= SCHEMA_VERSION:
+                ensure_group_columns(con)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -100,6 +111,21 @@ def ensure_schema(con: sqlite3.Connection, db: Path) -> None:
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"results database {db} is unusable: {exc}") from None
     check_version(con, db)
+
+
+def ensure_group_columns(con: sqlite3.Connection) -> None:
+    """Add the seed-group columns to ``runs`` where missing (inside the caller's write transaction)."""
+    have = {row[1] for row in con.execute("PRAGMA table_info(runs)").fetchall()}
+    for name, decl in GROUP_COLUMNS:
+        if name not in have:
+            con.execute(f"ALTER TABLE runs ADD COLUMN {name} {decl}")
+    con.execute("CREATE INDEX IF NOT EXISTS runs_by_group ON runs (group_id)")
+
+
+def has_group_columns(con: sqlite3.Connection) -> bool:
+    """Whether ``runs`` has the seed-group columns (a read-only view of an old store may not)."""
+    have = {row[1] for row in con.execute("PRAGMA table_info(runs)").fetchall()}
+    return all(name in have for name, _ in GROUP_COLUMNS)
 
 
 def check_version(con: sqlite3.Connection, db: Path) -> None:

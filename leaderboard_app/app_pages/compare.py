@@ -26,6 +26,28 @@ with top[1]:
 runs = loaded.ok_runs(bench)
 primary = ui.primary_of(ctx, bench, runs)
 metric = top[2].selectbox("Metric", list(METRICS), index=list(METRICS).index(primary) if primary in METRICS else 0, format_func=tables.label, key="cmp_metric")
+groups = data.group_rows(ctx, loaded.state, bench, split, primary)
+if len(groups) >= 2 and metric in tables.sortable_metrics():
+    st.subheader("Seed groups")
+    labels = {g["id"]: f"{g['submission']} · {g['id']} · {len(g['runs'])} runs" for g in groups}
+    gpick = st.columns(2)
+    ga = gpick[0].selectbox("Group A", list(labels), index=0, format_func=labels.get, key="cmp_ga")
+    gb = gpick[1].selectbox("Group B", list(labels), index=1, format_func=labels.get, key="cmp_gb")
+    if ga != gb:
+        try:
+            g = data.group_comparison(ctx, loaded.state, bench, ga, gb, split, metric)
+        except HarnessError as exc:
+            st.warning(f"Cannot compare the groups: {markdown_escape(exc)}", icon=":material/warning:")
+        else:
+            dv = g["diff"]
+            how = "paired by seed and on the same GT archs" if g["paired_by_seed"] else "on the same GT archs"
+            gmsg = (f"**{g['verdict']}** on {tables.label(metric)}: A − B = {dv['value']:.4f}, 95 % CI "
+                    f"[{dv['ci_low']:.4f}, {dv['ci_high']:.4f}] (training seeds and GT archs, {how}), p = {g['p_value']:.3g}, "
+                    f"P(A better) = {g['prob_a_better']:.2f}; this comparison detects |Δ| ≥ {g['detectable']:.4f} with 80 % power.")
+            (st.success if g["verdict"] != "no significant difference" else st.info)(gmsg, icon=":material/balance:")
+    st.subheader("Single runs")
+    st.caption("The run comparison below resamples GT archs only: a trainer's training-seed noise is not in it.")
+
 ranked = tables.choose_runs(runs, split=split, sort_metric=primary, per_submission="all")
 pick = st.columns(2)
 run_a = pick[0].selectbox("Run A", ranked, index=0, format_func=lambda r: ui.run_label(r, primary, split), key="cmp_a")
@@ -38,7 +60,7 @@ try:
     result = data.paired_comparison(ctx, run_a, run_b, split, metric, n_boot=N_BOOT)
     frames = (data.arch_frame(ctx, run_a, split), data.arch_frame(ctx, run_b, split))
 except HarnessError as exc:
-    st.warning(f"Cannot compare on the GT archs: {exc}", icon=":material/warning:")
+    st.warning(f"Cannot compare on the GT archs: {markdown_escape(exc)}", icon=":material/warning:")
     st.stop()
 
 

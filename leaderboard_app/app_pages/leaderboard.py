@@ -41,6 +41,14 @@ for bench in benchmarks:
     frame = tables.leaderboard_frame(runs, split=split, sort_metric=sort_metric, metrics=shown or [primary],
                                      per_submission=per_sub, current_gt_hash=info.gt_hash)
     st.subheader(bench)
+    groups = data.group_rows(ctx, loaded.state, bench, split, sort_metric) if sort_metric in tables.sortable_metrics() else []
+    if groups:
+        st.markdown("**Seed groups** — each trainer scored with several training seeds; the CI includes the "
+                    "training-seed variance as well as the sampling of GT archs (`nas-harness score DIR --seeds 5`).")
+        st.dataframe(tables.group_frame(groups, sort_metric), hide_index=True, width="stretch", key=f"lb_groups_{bench}",
+                     column_config={tables.label(sort_metric): st.column_config.NumberColumn(tables.label(sort_metric), format=f"%.{tables.digits(sort_metric)}f"),
+                                    "run SD": st.column_config.NumberColumn("run SD", format="%.3f", help="SD of the metric between the group's runs")})
+        st.markdown("**Runs**")
     facts = [f"ranked by **{tables.label(sort_metric)}** on the **{split}** split"]
     if split in info.gt_sizes:
         facts.append(f"{info.gt_sizes[split]} GT archs")

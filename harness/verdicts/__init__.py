@@ -1,0 +1,30 @@
+"""Verdicts that carry all their noise: seed-group intervals, group comparisons and the non-inferiority gate.
+
+Public API::
+
+    group_interval(points, reps, level=0.95) -> Interval            # seeds (spread) + archs (shared bootstrap)
+    compare_groups(metric, higher_is_better, pa, ra, pb, rb, paired_by_seed=False) -> Comparison
+    non_inferiority(comparison, max_drop, level=0.95) -> NonInferiority   # what `nas-harness check` decides
+    metric_replicates(preds, truth, params, metric, n_boot, seed) -> (points, reps)
+    resolve(store, run_or_group_id) -> Side;  summarize(store, side, bench, split, metric) -> GroupSummary
+    compare_sides(store, a, b, bench, split, metric) -> Comparison
+"""
+
+from harness.verdicts.groups import (
+    GroupSummary,
+    Side,
+    check_metric,
+    compare_sides,
+    fix_command,
+    matching_seeds,
+    metric_replicates,
+    resolve,
+    summarize,
+)
+from harness.verdicts.stats import LEVEL, POWER, Comparison, Interval, NonInferiority, compare_groups, group_interval, non_inferiority
+
+__all__ = [
+    "LEVEL", "POWER", "Comparison", "GroupSummary", "Interval", "NonInferiority", "Side", "check_metric",
+    "compare_groups", "compare_sides", "fix_command", "group_interval", "matching_seeds", "metric_replicates", "non_inferiority",
+    "resolve", "summarize",
+]

@@ -1,0 +1,159 @@
+"""Seed groups and comparisons from stored runs: GT-arch predictions -> metric kernels -> :mod:`.stats`.
+
+Why here and not in the metrics package: the metrics are pure functions of one predictor's scores; a verdict
+needs several runs, their seeds and one set of arch resamples shared by all of them, which is the store's and
+the benchmark's business. The metric values themselves come only from :mod:`harness.metrics`' kernels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from harness.errors import HarnessError, UnknownNameError, UsageError
+from harness.metrics import METRICS
+from harness.verdicts.stats import LEVEL, Comparison, Interval, compare_groups, group_interval
+
+N_BOOT = 1000
+
+
+def metric_replicates(
+    preds: Sequence[np.ndarray], truth: np.ndarray, params: np.ndarray | None, metric: str, *,
+    n_boot: int = N_BOOT, seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Point value per predictor (S,) and its values on ``n_boot`` arch resamples shared by all (B, S)."""
+    from harness.metrics._engine import point_values
+    from harness.metrics.point import prepare
+    from harness.metrics.resampling import resample_values
+
+    preps = [prepare(p, truth, params, [metric]) for p in preds]
+    points = np.array([point_values(p, [metric])[metric] for p in preps], dtype=np.float64)
+    reps = resample_values(preps, [metric], n_boot, seed)
+    return points, np.column_stack([r[metric] for r in reps])
+
+
+def check_metric(name: str) -> bool:
+    """The metric's better direction; a diagnostic without one cannot be compared or gated on."""
+    spec = METRICS.get(name)
+    if spec is None:
+        raise UnknownNameError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
+    if spec.higher_is_better is None:
+        raise UsageError(f"{name} is a diagnostic with no better direction; compare or gate on another metric")
+    return bool(spec.higher_is_better)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a verdict: a seed group (several trainer runs) or a single run."""
+
+    label: str  # the group id or the run id
+    submission: str
+    kind: str
+    runs: tuple[Any, ...]  # RunRecord
+    is_group: bool
+
+    @property
+    def seeds(self) -> list[int | None]:
+        return [r.seed for r in self.runs]
+
+    @property
+    def training_noise(self) -> bool:
+        """True when the side's spread includes training-seed variance (a group of >= 2 runs)."""
+        return self.is_group and len(self.runs) >= 2
+
+
+def resolve(store: Any, key: str) -> Side:
+    """A run id or a group id (``g…``) -> its completed runs."""
+    if store.is_group_id(key):
+        runs = store.group_runs(key)
+        if not runs:
+            raise HarnessError(f"group {key!r} has no completed runs")
+        if len({r.submission for r in runs}) != 1 or len({r.benchmark for r in runs}) != 1:
+            raise HarnessError(f"group {key!r} mixes submissions or benchmarks")
+        return Side(runs[0].group_id or key, runs[0].submission, runs[0].kind, tuple(runs), True)
+    run = store.get_run(key)
+    if run.status != "ok":
+        raise HarnessError(f"run {run.run_id} has status {run.status}; only completed runs can be compared")
+    return Side(run.run_id, run.submission, run.kind, (run,), False)
+
+
+def _split_preds(store: Any, side: Side, gt: Any, split: str) -> list[np.ndarray]:
+    from harness.scoring import split_predictions
+
+    out = []
+    for r in side.runs:
+        archs, scores = store.load_predictions(r.run_id)
+        out.append(split_predictions(list(archs), np.asarray(scores), gt, split))
+    return out
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    side: Side
+    metric: str
+    split: str
+    n_archs: int
+    values: tuple[float, ...]  # per run
+    sd: float | None  # run-level SD (None for one run)
+    interval: Interval
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.side.label, "submission": self.side.submission, "kind": self.side.kind,
+            "is_group": self.side.is_group, "runs": [r.run_id for r in self.side.runs], "seeds": self.side.seeds,
+            "gt_only": [bool(r.gt_only) for r in self.side.runs], "metric": self.metric, "split": self.split,
+            "n_archs": self.n_archs, "values": list(self.values), "sd": self.sd, "mean": self.interval.value,
+            "interval": self.interval.to_dict(), "training_noise": self.interval.training_noise,
+        }
+
+
+def _gt_arrays(bench: Any, split: str) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+    gt = bench.ground_truth()
+    idx = gt.split_indices(split)
+    if idx.size < 3:
+        raise HarnessError(f"the {split} split has {idx.size} complete GT archs; too few to compare")
+    return gt, idx, gt.mean_acc[idx], gt.params[idx]
+
+
+def summarize(store: Any, side: Side, bench: Any, split: str, metric: str, *, n_boot: int = N_BOOT,
+              seed: int = 0, level: float = LEVEL) -> GroupSummary:
+    """A side's mean metric with an interval over seeds and archs (archs only for a single run)."""
+    gt, idx, truth, params = _gt_arrays(bench, split)
+    points, reps = metric_replicates(_split_preds(store, side, gt, split), truth, params, metric, n_boot=n_boot, seed=seed)
+    sd = float(np.std(points, ddof=1)) if points.size > 1 else None
+    return GroupSummary(side, metric, split, int(idx.size), tuple(float(v) for v in points), sd,
+                        group_interval(points, reps, level))
+
+
+def compare_sides(store: Any, a: Side, b: Side, bench: Any, split: str, metric: str, *, n_boot: int = N_BOOT,
+                  seed: int = 0, level: float = LEVEL) -> Comparison:
+    """A vs B on the same GT archs and the same arch resamples; paired by seed when both ran the same seeds."""
+    hib = check_metric(metric)
+    gt, idx, truth, params = _gt_arrays(bench, split)
+    pa, pb = _split_preds(store, a, gt, split), _split_preds(store, b, gt, split)
+    points, reps = metric_replicates(pa + pb, truth, params, metric, n_boot=n_boot, seed=seed)
+    k = len(pa)
+    paired = (a.training_noise and b.training_noise and None not in a.seeds and a.seeds == b.seeds)
+    return compare_groups(metric, hib, points[:k], reps[:, :k], points[k:], reps[:, k:], paired_by_seed=paired, level=level)
+
+
+def matching_seeds(trick: Side, base: Side) -> Side:
+    """``base`` cut to the trick's seeds when those are a subset of its own (so the comparison pairs by seed).
+
+    Why: the same seed gives both trainers the same initialisation and data order (common random numbers), so
+    the per-seed difference cancels what the seed fixes; a gate on a few seeds of the trick gains most from it.
+    """
+    if not (trick.is_group and base.is_group) or None in base.seeds or None in trick.seeds:
+        return base
+    by_seed = {r.seed: r for r in base.runs}
+    if trick.seeds == base.seeds or not set(trick.seeds) <= set(by_seed):
+        return base
+    return Side(base.label, base.submission, base.kind, tuple(by_seed[s] for s in trick.seeds), True)
+
+
+def fix_command(side: Side) -> str:
+    """The command that turns a single trainer run into a seed group."""
+    return f"nas-harness score SUBMISSION_DIR --seeds 5   (the folder of {side.submission})"
