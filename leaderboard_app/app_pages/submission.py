@@ -71,7 +71,7 @@ if run.status == "ok":
         frame = data.arch_frame(ctx, run, split)
         curve = data.regret_frame(ctx, run, split)
     except HarnessError as exc:
-        st.warning(f"Per-arch plots unavailable: {exc}", icon=":material/warning:")
+        st.warning(f"Per-arch plots unavailable: {markdown_escape(exc)}", icon=":material/warning:")
     else:
         st.subheader(f"Against the GT ({len(frame)} archs of the {split} split)")
         row1, row2 = st.columns(2), st.columns(2)
@@ -94,4 +94,4 @@ if run.status == "ok":
             st.download_button("Download all predictions (host view)", data.predictions_csv(ctx, run), file_name=f"{run.run_id}-predictions.csv",
                                mime="text/csv", on_click="ignore", icon=":material/download:", key="sub_pred_csv")
         except HarnessError as exc:
-            st.caption(f"Predictions unavailable: {exc}")
+            st.caption(f"Predictions unavailable: {markdown_escape(exc)}")
