@@ -318,11 +318,15 @@ def test_blind_phase_cli_for_participants_shows_no_hidden_value(tiny_env, tmp_pa
     worker.run_worker(host, once=True)
     run = host.store.get_run(host.queue.get_job(job.job_id).run_id)
     hidden = f"{run.metric(run.primary_metric, 'test'):.4f}"
-    cli = [sys.executable, "-m", "harness.cli", "challenge"]
-    mine = subprocess.run(cli + ["my", str(folder), "--token", token], capture_output=True, text=True, env=tiny_env)
-    board = subprocess.run(cli + ["leaderboard", str(folder), "-p", "final"], capture_output=True, text=True, env=tiny_env)
-    host_board = subprocess.run(cli + ["leaderboard", str(folder), "-p", "final", "--host"], capture_output=True, text=True, env=tiny_env)
-    assert mine.returncode == board.returncode == host_board.returncode == 0, mine.stderr + board.stderr
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+
+    runner = CliRunner()
+    mine = runner.invoke(app, ["challenge", "my", str(folder), "--token", token])
+    board = runner.invoke(app, ["challenge", "leaderboard", str(folder), "-p", "final"])
+    host_board = runner.invoke(app, ["challenge", "leaderboard", str(folder), "-p", "final", "--host"])
+    assert mine.exit_code == board.exit_code == host_board.exit_code == 0, mine.output + board.output
     assert job.job_id in mine.stdout and "left today" in mine.stdout
     assert hidden not in mine.stdout and hidden not in board.stdout and "hidden until the host reveals" in board.stdout
     assert hidden in host_board.stdout
