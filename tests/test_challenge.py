@@ -183,6 +183,8 @@ def test_hostile_zips_are_refused_with_one_line(tiny_env, tmp_path: Path) -> Non
         (b"PK" + b"\0" * (3 * 1024**2), "too large"),
         (_zip({"sub/submission.toml": manifest.replace(b"tiny-w20", b"other")}), "manifest names"),
         (_zip({"readme.txt": b"hi"}), "no submission.toml"),
+        (_zip({"a": b"x", "a/b": b"y"}), "as a file and a folder"),
+        (_zip({f"f{i}": b"" for i in range(2001)}), "2001 members"),
     ]
     for data, words in cases:
         with pytest.raises(ChallengeError) as info:

@@ -35,6 +35,21 @@ def _member_path(name: str) -> PurePosixPath:
     return path
 
 
+def _write_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, path: PurePosixPath, room: int) -> None:
+    """One member, its bytes counted as they inflate: past its budget it is a zip bomb, whatever its header says."""
+    if info.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    budget = min(room, max(MAX_RATIO * max(info.compress_size, 1), 1 << 16))  # room: what the upload limit leaves
+    with zf.open(info) as src, open(target, "xb") as out:
+        while chunk := src.read(1 << 16):
+            budget -= len(chunk)
+            if budget < 0:
+                raise ChallengeError(f"the zip member {str(path)[:60]!r} inflates past the upload limit or {MAX_RATIO}x its size (a zip bomb?)")
+            out.write(chunk)
+
+
 def extract_zip(data: bytes, dest: Path, max_bytes: int) -> Path:
     """Extract ``data`` into the new folder ``dest``; returns the submission folder inside (a single top folder is
     unwrapped). One-line :class:`ChallengeError` for anything unsafe."""
@@ -58,25 +73,16 @@ def extract_zip(data: bytes, dest: Path, max_bytes: int) -> Path:
             if info.flag_bits & 0x1:
                 raise ChallengeError("the zip is encrypted; upload a plain zip")
             target = dest.joinpath(*path.parts)
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            budget = min(max_bytes - written, max(MAX_RATIO * max(info.compress_size, 1), 1 << 16))
             try:
-                with zf.open(info) as src, open(target, "xb") as out:
-                    while chunk := src.read(1 << 16):
-                        written += len(chunk)
-                        budget -= len(chunk)
-                        if budget < 0:
-                            raise ChallengeError(
-                                f"the zip member {str(path)[:60]!r} inflates beyond the upload limit or {MAX_RATIO}x its size (a zip bomb?)"
-                            )
-                        out.write(chunk)
+                _write_member(zf, info, target, path, max_bytes - written)
             except FileExistsError:
-                raise ChallengeError(f"the zip holds {str(path)[:60]!r} twice") from None
+                raise ChallengeError(f"the zip holds {str(path)[:60]!r} twice, or as a file and a folder") from None
             except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
                 raise ChallengeError(f"the zip member {str(path)[:60]!r} cannot be read ({type(exc).__name__})") from None
+            if not info.is_dir():
+                written += target.stat().st_size
+                if written > max_bytes:
+                    raise ChallengeError(f"the zip inflates beyond the upload limit of {max_bytes / 1024**2:.0f} MB")
     entries = [p for p in dest.iterdir() if p.name not in ("__MACOSX",)]
     if not (dest / "submission.toml").is_file() and len(entries) == 1 and entries[0].is_dir():
         return entries[0]

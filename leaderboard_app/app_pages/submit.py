@@ -13,7 +13,7 @@ from leaderboard_app.challenge_ui import CHALLENGE_ENV, open_host, plain
 
 st.title("Submit")
 try:
-    host = open_host(read_only=False)
+    host = open_host(read_only=True)  # rendering reads only; the upload below opens the intake's writer
 except HarnessError as exc:
     st.error(plain(str(exc)), icon=":material/error:")
     st.stop()
@@ -41,7 +41,7 @@ if sent:
         from harness.challenge.intake import submit_zip
 
         try:
-            job = submit_zip(host, token, upload.getvalue())
+            job = submit_zip(open_host(read_only=False), token, upload.getvalue())
         except HarnessError as exc:
             st.error(plain(str(exc)), icon=":material/error:")
         else:
