@@ -27,6 +27,11 @@ app = typer.Typer(
 )
 gt_app = typer.Typer(help="Standalone ground truth: build and inspect.", no_args_is_help=True)
 app.add_typer(gt_app, name="gt")
+from harness.challenge import cli as _challenge_cli  # noqa: E402  (challenge hosting: its own module)
+
+app.add_typer(_challenge_cli.challenge_app, name="challenge")
+app.command("submit")(_challenge_cli.submit)
+app.command("worker")(_challenge_cli.worker)
 
 console = Console()
 if not console.is_terminal and "COLUMNS" not in os.environ:

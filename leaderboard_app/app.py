@@ -6,6 +6,7 @@ Reads the store named by ``$NAS_HARNESS_STORE`` (default ./results) read-only; p
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -25,4 +26,7 @@ pages = [
     st.Page("app_pages/submission.py", title="Submission", icon=":material/description:"),
     st.Page("app_pages/compare.py", title="Compare runs", icon=":material/compare_arrows:"),
 ]
+if os.environ.get("NAS_HARNESS_CHALLENGE"):  # a hosted challenge: intake and each team's own view
+    pages += [st.Page("app_pages/submit.py", title="Submit", icon=":material/upload:"),
+              st.Page("app_pages/my_submissions.py", title="My submissions", icon=":material/inbox:")]
 st.navigation(pages).run()

@@ -1,0 +1,172 @@
+"""A challenge opened on the host: its validated config, its store's queue, a clock, and the host's commands.
+
+Why one object: every command (team add, submit, worker, cancel, reveal, the app) needs the same three things,
+and the clock must be the same one everywhere for phases, daily limits and leases to agree (tests pass a
+:class:`~harness.challenge.clock.FakeClock`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from harness.challenge import teams as team_rules
+from harness.challenge.clock import Clock, system_clock
+from harness.challenge.config import Challenge, ChallengeError, Phase, parse_challenge
+from harness.errors import StoreError
+from harness.store.queue import Job, QueueStore, new_job_id
+
+
+class Host:
+    def __init__(self, challenge: Challenge, *, clock: Clock = system_clock, read_only: bool = False) -> None:
+        self.challenge = challenge
+        self.clock = clock
+        self.read_only = read_only
+        if read_only and not (challenge.store_dir / "runs.sqlite").is_file():
+            raise ChallengeError(f"challenge {challenge.name} has no store yet at {challenge.store_dir}: the host adds a team first")
+        self.queue = QueueStore(challenge.store_dir, read_only=read_only)
+        self._store: Any = None
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def name(self) -> str:
+        return self.challenge.name
+
+    @property
+    def store(self) -> Any:
+        from harness.store import ResultStore
+
+        if self._store is None:
+            self._store = ResultStore(self.challenge.store_dir, read_only=self.read_only)
+        return self._store
+
+    def now_ns(self) -> int:
+        return int(self.clock() * 1e9)
+
+    def open_phase(self) -> Phase:
+        phase = self.challenge.open_phase(self.clock())
+        if phase is None:
+            upcoming = [p for p in self.challenge.phases if p.start_s > self.clock()]
+            hint = f"; the next one ({upcoming[0].name}) opens {upcoming[0].start:%Y-%m-%d %H:%M} UTC" if upcoming else "; the challenge is over"
+            raise ChallengeError(f"no phase of challenge {self.name} is open now{hint}")
+        return phase
+
+    def upload_dir(self, job_id: str) -> Path:
+        return self.challenge.uploads_dir / job_id
+
+    # ------------------------------------------------------------------ teams
+    def add_team(self, name: str) -> str:
+        """Create a team; returns its token, which is shown once and never stored (only its hash is)."""
+        taken = {k for k in (team_rules.name_key(n) for n, _ in self.queue.teams(self.name))}
+        taken |= {team_rules.name_key(n) for n in self.queue.other_run_names()}
+        taken |= {team_rules.name_key(n) for n in self.challenge.reserved_names}
+        taken |= _reference_names()
+        name = team_rules.check_team_name(name, taken)
+        token = team_rules.new_token()
+        try:
+            self.queue.add_team(self.name, name, team_rules.name_key(name), team_rules.token_hash(token), self.now_ns())
+        except StoreError as exc:
+            raise ChallengeError(str(exc)) from None
+        return token
+
+    def team(self, name: str) -> str:
+        found = self.queue.team_by_key(self.name, team_rules.name_key(name or ""))
+        if found is None:
+            raise ChallengeError(f"no team {name!r} in challenge {self.name} (add it with `nas-harness challenge team add`)")
+        return found
+
+    def team_for_token(self, token: str) -> str:
+        found = self.queue.team_by_token_hash(self.name, team_rules.token_hash(token or ""))
+        if found is None:
+            raise ChallengeError("unknown team token: check it, or ask the host for a new one")
+        return found
+
+    # ------------------------------------------------------------------ host commands
+    def approve(self, job_id: str) -> Job:
+        return self._transition(job_id, "queued", ("submitted",))
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a waiting or running job (a running worker's result is then refused: its lease is gone)."""
+        return self._transition(job_id, "cancelled", ("submitted", "queued", "running"), counted=0,
+                                finished_ns=self.now_ns(), error="cancelled by the host")
+
+    def rerun(self, job_id: str) -> Job:
+        """Score a finished or failed submission again as a new job that never counts against limits; its result
+        replaces the original's on the leaderboard."""
+        old = self.queue.get_job(job_id)
+        if old.state not in ("finished", "failed", "cancelled"):
+            raise ChallengeError(f"submission {job_id} is {old.state}; only a finished, failed or cancelled one can be rerun")
+        if not self.upload_dir(old.job_id).is_dir():
+            raise ChallengeError(f"the upload of submission {job_id} is gone from {self.challenge.uploads_dir}")
+        new_id = new_job_id()
+        shutil.copytree(self.upload_dir(old.job_id), self.upload_dir(new_id), symlinks=True)
+        now = self.now_ns()
+        return self.queue.insert_job({
+            "job_id": new_id, "challenge": self.name, "team": old.team, "phase": old.phase, "state": "queued",
+            "kind": old.kind, "upload": new_id, "upload_hash": old.upload_hash, "submitted_ns": old.submitted_ns,
+            "updated_ns": now, "counted": 0, "rerun_of": old.job_id,
+        })
+
+    def reveal(self, phase: str) -> None:
+        self.challenge.phase(phase)
+        self.queue.reveal(self.name, phase, self.now_ns())
+
+    def select(self, team: str, job_id: str) -> None:
+        job = self.queue.get_job(job_id)
+        try:
+            self.queue.select(self.name, self.team(team), job.phase, job_id)
+        except StoreError as exc:
+            raise ChallengeError(str(exc)) from None
+
+    def revealed(self, phase: Phase) -> bool:
+        return phase.visibility == "public" or phase.name in self.queue.revealed(self.name)
+
+    def _transition(self, job_id: str, new: str, allowed: tuple[str, ...], **extra: Any) -> Job:
+        try:
+            return self.queue.set_state(job_id, new, allowed, self.now_ns(), **extra)
+        except StoreError as exc:
+            raise ChallengeError(str(exc)) from None
+
+    def export(self, out: Path) -> list[Path]:
+        """Host-only export: every job (JSON) and each phase's final ranking (CSV, hidden split included)."""
+        from harness.challenge import views
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        jobs = [asdict(j) for j in self.queue.jobs(self.name)]
+        written = [out / f"{self.name}-jobs.json"]
+        written[0].write_text(json.dumps(jobs, indent=1), encoding="utf-8")
+        for phase in self.challenge.phases:
+            rows = views.leaderboard(self, phase.name, host_view=True)
+            path = out / f"{self.name}-{phase.name}-ranking.csv"
+            path.write_text(views.to_csv(rows), encoding="utf-8")
+            written.append(path)
+        return written
+
+
+def _reference_names() -> set[str]:
+    """Name keys of the reference submissions shipped with the harness (``submissions/*/submission.toml``)."""
+    from harness.challenge.teams import name_key
+
+    root = Path(__file__).resolve().parents[2] / "submissions"
+    names: set[str] = set()
+    if root.is_dir():
+        import tomllib
+
+        for path in root.glob("*/submission.toml"):
+            names.add(name_key(path.parent.name))
+            try:
+                value = tomllib.loads(path.read_text(encoding="utf-8")).get("name")
+            except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+                continue
+            if isinstance(value, str):
+                names.add(name_key(value))
+    return names
+
+
+def open_challenge(folder: str | Path, *, clock: Clock = system_clock, read_only: bool = False) -> Host:
+    return Host(parse_challenge(folder), clock=clock, read_only=read_only)
+

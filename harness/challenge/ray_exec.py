@@ -1,0 +1,179 @@
+"""Scale-out on an existing Ray cluster: each job a Ray task that returns predictions only.
+
+Why this split of work: the task gets the submission's bytes and the benchmark's *name*; on the worker node it
+trains in the sandbox (trainer kind) or loads the checkpoint, evaluates the arch set and returns one score per
+arch plus its log lines. It never opens the GT: the metrics, which need it, are computed here on the host, so the
+hidden GT never leaves the host (a node needs the benchmark's spec, data and arch set, not its GT file).
+
+Why no Ray retries (``max_retries=0``): the queue's lease rule is the one retry mechanism. A task whose worker
+process or node dies raises here, which is a platform failure: the job goes back to the queue (not counted) and
+runs again; if this driver dies instead, the job's lease expires. Either way it is recorded once.
+
+One large evaluation (a checkpoint over 50,000 subnets) is sharded: the arch set is cut into chunks, each a task
+(``num_gpus=1`` on a GPU benchmark), and the scores are put back together in arch-set order.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.challenge.config import ChallengeError
+
+MAX_LOG_LINES = 200
+DEFAULT_CHUNK = 10_000
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ChallengeError('--ray needs Ray: pip install "nas-harness[ray]"') from None
+    return ray
+
+
+def zip_dir(folder: Path) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                zf.write(path, path.relative_to(folder).as_posix())
+    return buf.getvalue()
+
+
+def predict_on_node(sub_zip: bytes, benchmark: str, opts: dict[str, Any], chunk: tuple[int, int] | None = None) -> dict[str, Any]:
+    """What a Ray task runs: the submission's scores for the arch set (or one chunk of it) and its log lines.
+
+    The bytes were checked on the host at intake; they are unpacked into a private temporary folder here.
+    """
+    from harness.benchmarks import get_benchmark
+    from harness.challenge.intake import extract_zip
+    from harness.scoring import ScoreOptions, _predict
+    from harness.submission import load_submission
+
+    logs: list[str] = []
+
+    def on_progress(stage: str, frac: float, msg: str) -> None:
+        if len(logs) < MAX_LOG_LINES:
+            logs.append(f"{stage} {frac:.0%} {' '.join(str(msg).split())[:200]}")
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="nas-harness-ray-") as tmp:
+        folder = extract_zip(sub_zip, Path(tmp) / "sub", max(len(sub_zip) * 200, 1 << 20))
+        sub = load_submission(folder)
+        bench = get_benchmark(benchmark)
+        archs = bench.archs()
+        if chunk is not None:
+            archs = archs[chunk[0]:chunk[1]]
+        timings: dict[str, float] = {}
+        so = ScoreOptions(evaluator=opts.get("evaluator", "fast"), device=opts.get("device", "cpu"),
+                          seed=int(opts.get("seed", 0)), budget_seconds=opts.get("budget_seconds"), progress=False,
+                          on_progress=on_progress)
+        if chunk is not None:
+            from harness.evaluation import evaluate
+            from harness.submission import load_checkpoint
+
+            pred = evaluate(load_checkpoint(sub.payload_path, bench), bench, archs, evaluator=so.evaluator,
+                            device=so.device, progress=False)
+        else:
+            pred = _predict(sub, bench, archs, so, timings)
+    timings["node_s"] = time.perf_counter() - started
+    return {"predictions": np.asarray(pred, dtype=np.float64), "logs": logs, "timings": timings,
+            "node": os.uname().nodename, "pid": os.getpid()}
+
+
+def ray_executor(address: str | None, *, chunk_size: int = DEFAULT_CHUNK) -> Callable[[Any, Any, str], str]:
+    """An ``execute`` for :func:`harness.challenge.worker.run_worker` that runs each job as Ray task(s)."""
+    ray = _ray()
+    if not ray.is_initialized():
+        try:
+            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+        except Exception as exc:  # noqa: BLE001  (connection refused, version mismatch: one line)
+            raise ChallengeError(f"cannot connect to the Ray cluster at {address}: {' '.join(str(exc).split())[:200]}") from None
+    remote = ray.remote(max_retries=0)(predict_on_node)
+
+    def execute(host: Any, job: Any, device: str) -> str:
+        from harness.benchmarks import get_benchmark
+
+        cfg = host.challenge
+        bench = get_benchmark(cfg.benchmark)
+        gpu = 1 if cfg.scoring.device.startswith("cuda") else 0
+        task = remote.options(num_gpus=gpu, name=f"nas-harness-{job.job_id}")
+        opts = {"evaluator": cfg.scoring.evaluator, "device": "cuda" if gpu else "cpu", "seed": cfg.scoring.seed,
+                "budget_seconds": cfg.budget_seconds}
+        data = zip_dir(host.upload_dir(job.upload))
+        n = len(bench.archs())
+        started = time.perf_counter()
+        if job.kind == "checkpoint" and n > chunk_size:
+            refs = [task.remote(data, bench.name, opts, (lo, min(lo + chunk_size, n))) for lo in range(0, n, chunk_size)]
+            parts = _get(ray, refs)
+            result = {"predictions": np.concatenate([p["predictions"] for p in parts]),
+                      "logs": [line for p in parts for line in p["logs"]], "timings": {"chunks": float(len(parts))}}
+        else:
+            result = _get(ray, task.remote(data, bench.name, opts))
+        return record_predictions(host, job, result, time.perf_counter() - started)
+
+    return execute
+
+
+class RayPlatformError(RuntimeError):
+    """A Ray task lost to the platform (its worker process or node died): the job is queued again."""
+
+
+def _get(ray: Any, refs: Any) -> Any:
+    """``ray.get``, with the task's own error re-raised as itself (one line, classified as the submission's or
+    the platform's fault by the worker) and a dead worker or node as :class:`RayPlatformError`."""
+    from harness.errors import HarnessError
+
+    try:
+        return ray.get(refs)
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, HarnessError):
+            raise type(cause)(cause.message) from None
+        raise RayPlatformError(f"the Ray task failed: {type(cause).__name__ if cause else 'error'}: "
+                               f"{' '.join(str(cause).split())[:200]}") from None
+    except ray.exceptions.RayError as exc:  # WorkerCrashedError, NodeDiedError, ObjectLostError, ...
+        raise RayPlatformError(f"the Ray task was lost ({type(exc).__name__}); the job runs again") from None
+
+
+def record_predictions(host: Any, job: Any, result: dict[str, Any], wall_s: float) -> str:
+    """Host side: the metrics against the GT (which stays here), stored as one run like ``score_submission`` does."""
+    from harness import __version__
+    from harness.benchmarks import get_benchmark
+    from harness.errors import SubmissionError
+    from harness.scoring import metrics_payload
+    from harness.submission import load_submission
+
+    sub = load_submission(host.upload_dir(job.upload))
+    bench = get_benchmark(host.challenge.benchmark)
+    gt = bench.ground_truth()
+    archs = bench.archs()
+    store = host.store
+    run_id = store.create_run(
+        benchmark=bench.name, submission=sub.manifest.name, kind=sub.kind, submission_hash=sub.content_hash,
+        harness_version=__version__, gt_hash=gt.content_hash, manifest=sub.manifest.as_dict(),
+        description=sub.manifest.description,
+    )
+    timings = {k: float(v) for k, v in (result.get("timings") or {}).items()}
+    try:
+        pred = np.asarray(result["predictions"], dtype=np.float64)
+        if pred.shape != (len(archs),) or not np.all(np.isfinite(pred)):
+            raise SubmissionError("the supernet produced non-finite scores for some subnets")
+        t0 = time.perf_counter()
+        metrics = metrics_payload(bench, pred, gt, n_boot=host.challenge.scoring.n_boot, seed=host.challenge.scoring.seed)
+        timings["metrics_s"] = time.perf_counter() - t0
+        timings["total_s"] = wall_s + timings["metrics_s"]
+        store.complete_run(run_id, archs=archs, predictions=pred, metrics=metrics, timings=timings)
+    except BaseException as exc:
+        store.fail_run(run_id, " ".join(str(exc).split()) or type(exc).__name__, timings)
+        raise
+    return run_id

@@ -1,0 +1,176 @@
+"""What participants and the host see: "my submissions", the phase leaderboards and the final ranking.
+
+Why every view is built here and nowhere else: a blind phase must not show a hidden-split value anywhere (pages,
+"my submissions", downloads, CLI), so all of them are built from these rows, and a participant's rows are built
+without the hidden value rather than with it and then hidden. The final ranking picks one entry per team by
+the challenge's rule (selected, latest, or best on the *public* split) and only then ranks those entries on the
+phase's split: choosing each team's best run on the hidden split would itself leak it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from harness.challenge import limits as limit_rules
+from harness.challenge.config import PUBLIC_SPLIT, Phase
+from harness.challenge.host import Host
+from harness.store.queue import Job
+
+PLATFORM_NOTE = "a platform problem (not your submission's fault); it is retried and not counted"
+
+
+def _iso(ns: int | None) -> str:
+    return "" if ns is None else datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _secs(a: int | None, b: int | None) -> float | None:
+    return None if a is None or b is None else round((b - a) / 1e9, 1)
+
+
+def hidden_visible(host: Host, phase: Phase) -> bool:
+    """Whether participants may see hidden-split (test) values of this phase's runs."""
+    return phase.split != PUBLIC_SPLIT and host.revealed(phase)
+
+
+def _value(run: Any, split: str) -> float | None:
+    if run is None or run.primary_metric is None:
+        return None
+    v = run.metric(run.primary_metric, split)
+    return None if v is None or not math.isfinite(v) else round(float(v), 4)
+
+
+def _runs(host: Host, jobs: list[Job]) -> dict[str, Any]:
+    ids = {j.run_id for j in jobs if j.run_id and j.state == "finished"}
+    if not ids:
+        return {}
+    return {r.run_id: r for r in host.store.list_runs(status="ok") if r.run_id in ids}
+
+
+def _status(job: Job) -> str:
+    if job.state == "queued" and job.error_kind == "platform":
+        return "queued (retry)"
+    return job.state
+
+
+def participant_rows(host: Host, team: str) -> list[dict[str, Any]]:
+    """A team's submissions, newest first: status, one-line error, timings, scores it may see."""
+    jobs = host.queue.jobs(host.name, team=team)
+    runs = _runs(host, jobs)
+    rows = []
+    for j in reversed(jobs):
+        phase = host.challenge.phase(j.phase)
+        run = runs.get(j.run_id or "")
+        row: dict[str, Any] = {
+            "submission": j.job_id, "phase": j.phase, "status": _status(j), "kind": j.kind,
+            "submitted (UTC)": _iso(j.submitted_ns), "waited_s": _secs(j.submitted_ns, j.started_ns),
+            "ran_s": _secs(j.started_ns, j.finished_ns) if j.state in ("finished", "failed") else None,
+            "attempts": j.attempts, "counted": limit_rules.counts(j, phase.limits), "selected": j.selected,
+            "error": (PLATFORM_NOTE if j.error_kind == "platform" else j.error) or "",
+            f"{PUBLIC_SPLIT} score": _value(run, PUBLIC_SPLIT),
+        }
+        if hidden_visible(host, phase):
+            row["test score"] = _value(run, "test")
+        rows.append(row)
+    return rows
+
+
+def host_rows(host: Host, *, states: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every job with everything (host only): lease, attempts, raw errors, both splits."""
+    jobs = host.queue.jobs(host.name, states=states)
+    runs = _runs(host, jobs)
+    return [{
+        "submission": j.job_id, "team": j.team, "phase": j.phase, "status": _status(j), "kind": j.kind,
+        "submitted (UTC)": _iso(j.submitted_ns), "attempts": j.attempts, "lease_owner": j.lease_owner or "",
+        "heartbeat (UTC)": _iso(j.heartbeat_ns), "run": j.run_id or "", "error_kind": j.error_kind or "",
+        "error": j.error or "", "dev score": _value(runs.get(j.run_id or ""), "dev"),
+        "test score": _value(runs.get(j.run_id or ""), "test"), "rerun_of": j.rerun_of or "",
+    } for j in jobs]
+
+
+def quota_line(host: Host, team: str) -> str:
+    """Remaining quota of the team in the open phase, as one line (or why there is none)."""
+    phase = host.challenge.open_phase(host.clock())
+    if phase is None:
+        return "no phase is open"
+    q = limit_rules.quota(host.queue.jobs(host.name, team=team, phase=phase.name), phase.limits, host.clock())
+    part = lambda left: "unlimited" if left is None else str(left)  # noqa: E731
+    return (f"phase {phase.name}: {part(q.left_today)} left today, {part(q.left_total)} left in the phase,"
+            f" {part(q.left_concurrent)} more at once")
+
+
+def _entries(host: Host, phase: Phase) -> list[tuple[Job, Any, int]]:
+    """(job, run, n counted submissions) of each team's ranked entry in ``phase`` by the challenge's rule."""
+    jobs = host.queue.jobs(host.name, phase=phase.name)
+    runs = _runs(host, jobs)
+    by_team: dict[str, list[Job]] = {}
+    for j in jobs:
+        by_team.setdefault(j.team, []).append(j)
+    primary_key = _primary_key(runs)
+    out = []
+    for team, tj in by_team.items():
+        done = [j for j in tj if j.state == "finished" and not j.superseded and j.run_id in runs]
+        if not done:
+            continue
+        rule = host.challenge.ranking_rule
+        chosen = None
+        if rule == "selected":
+            sel = [j for j in done if j.selected or any(o.selected and o.job_id == j.rerun_of for o in tj)]
+            chosen = sel[-1] if sel else None
+        if chosen is None and rule in ("selected", "latest"):
+            chosen = max(done, key=lambda j: (j.submitted_ns, j.job_id))  # no selection: the latest counts
+        if rule == "best_public":
+            chosen = min(done, key=lambda j: (primary_key(runs[j.run_id], PUBLIC_SPLIT), j.submitted_ns))
+        n = sum(1 for j in tj if limit_rules.counts(j, phase.limits))
+        out.append((chosen, runs[chosen.run_id], n))
+    return out
+
+
+def _primary_key(runs: dict[str, Any]):
+    from harness.metrics import rank_key
+
+    def key(run: Any, split: str) -> float:
+        return rank_key(run.report(split), run.primary_metric)[0] if run.primary_metric else math.inf
+
+    return key
+
+
+def leaderboard(host: Host, phase_name: str, *, host_view: bool = False) -> list[dict[str, Any]]:
+    """One row per team, ranked on the phase's split. Participants get ``[]`` for a hidden, unrevealed phase."""
+    phase = host.challenge.phase(phase_name)
+    show_hidden = host_view or phase.split == PUBLIC_SPLIT or hidden_visible(host, phase)
+    if not show_hidden:
+        return []
+    entries = _entries(host, phase)
+    key = _primary_key({})
+
+    def order(e: tuple[Job, Any, int]) -> tuple:
+        job, run, n = e
+        parts: list[Any] = [key(run, phase.split)]
+        for tb in host.challenge.tie_break:
+            parts.append({"public_score": key(run, PUBLIC_SPLIT), "fewer_submissions": n, "earlier": job.submitted_ns}[tb])
+        return (*parts, job.submitted_ns, job.job_id)
+
+    rows = []
+    for rank, (job, run, n) in enumerate(sorted(entries, key=order), start=1):
+        row: dict[str, Any] = {"rank": rank, "team": job.team, "submission": job.job_id, "kind": job.kind,
+                               "submitted (UTC)": _iso(job.submitted_ns), "submissions": n,
+                               f"{PUBLIC_SPLIT} score": _value(run, PUBLIC_SPLIT)}
+        if phase.split != PUBLIC_SPLIT:
+            row["test score"] = _value(run, phase.split)
+        rows.append(row)
+    return rows
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """CSV of view rows; cells that a spreadsheet would run as formulas are quoted with a leading apostrophe."""
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@\t\r" else v) for k, v in r.items()})
+    return buf.getvalue()

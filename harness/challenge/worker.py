@@ -1,0 +1,171 @@
+"""Workers: stateless loops that claim a job under a lease, score it, and record the result once.
+
+Why leases and not "the worker marks its job done when it dies": a worker killed with ``kill -9``, a machine
+that loses power or a Ray node that drops off says nothing. A job belongs to its worker only while the worker
+renews the lease with heartbeats; once the lease runs out, any worker may claim it again (attempt + 1). Only the
+current lease holder can finish a job, so a result is recorded exactly once even if an old worker comes back.
+
+Failures are split by whose fault they are. A manifest, a bad predictions file, a crashing or over-budget
+trainer: the submission's (the job fails, counted against limits if the challenge says so). Anything else (the
+store busy, the GT unreadable, an internal error, the worker dying): the platform's, so the job is queued again
+and never counted; after ``scoring.max_attempts`` attempts it fails as a platform failure, still not counted.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.challenge.host import Host
+from harness.errors import HarnessError, InvalidArchError, ManifestError, SubmissionError
+from harness.store.queue import Job
+
+SUBMISSION_FAULTS = (ManifestError, SubmissionError, InvalidArchError)
+EventFn = Callable[[str, Job, str], None]  # (event, job, message): claimed / finished / failed / requeued / lost
+
+
+@dataclass
+class Outcome:
+    job: Job
+    event: str
+    message: str = ""
+
+
+def worker_id(slot: int = 0) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{slot}:{os.urandom(3).hex()}"
+
+
+class Heartbeat:
+    """Renews a job's lease every ``scoring.heartbeat_seconds`` on a background thread until stopped."""
+
+    def __init__(self, host: Host, job: Job, owner: str) -> None:
+        self.host, self.job, self.owner = host, job, owner
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job.job_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        s = self.host.challenge.scoring
+        while not self._stop.wait(s.heartbeat_seconds):
+            try:
+                ok = self.host.queue.heartbeat(self.job.job_id, self.owner, self.host.now_ns(), int(s.lease_seconds * 1e9))
+            except HarnessError:
+                continue  # a busy store: try again at the next beat; the lease has room for it
+            if not ok:
+                self.lost = True
+                return
+
+
+def score_job(host: Host, job: Job, device: str) -> str:
+    """Score the job's upload with :func:`harness.scoring.score_submission`; returns the run id."""
+    from harness.scoring import ScoreOptions, score_submission
+
+    s = host.challenge.scoring
+    opts = ScoreOptions(evaluator=s.evaluator, device=device, seed=s.seed, n_boot=s.n_boot,
+                        budget_seconds=host.challenge.budget_seconds, progress=False)
+    run = score_submission(host.upload_dir(job.upload), host.store, opts)
+    return run.run_id
+
+
+def run_job(host: Host, job: Job, owner: str, *, device: str = "cpu",
+            execute: Callable[[Host, Job, str], str] | None = None) -> Outcome:
+    """Run one claimed job and record its outcome (only if this worker still holds the lease)."""
+    from harness.challenge.intake import _public_message
+
+    execute = execute or score_job
+    with Heartbeat(host, job, owner):
+        try:
+            run_id = execute(host, job, device)
+        except SUBMISSION_FAULTS as exc:
+            msg = _public_message(str(exc), host.upload_dir(job.upload))
+            ok = host.queue.fail(job.job_id, owner, msg, platform=False, count_failed=job_phase_counts(host, job),
+                                 run_id=None, now_ns=host.now_ns())
+            return Outcome(job, "failed" if ok else "lost", msg)
+        except Exception as exc:  # noqa: BLE001  (everything else is the platform's fault: retried, not counted)
+            msg = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            ok = host.queue.fail(job.job_id, owner, msg, platform=True, count_failed=False, run_id=None, now_ns=host.now_ns())
+            return Outcome(job, "requeued" if ok else "lost", msg)
+    ok = host.queue.finish(job.job_id, owner, run_id, job.team, host.now_ns())
+    if not ok:
+        host.queue.discard_run(run_id, "result discarded: the job's lease was lost (it was cancelled or ran again)")
+    return Outcome(job, "finished" if ok else "lost", run_id if ok else "the lease was lost; the result is not recorded")
+
+
+def job_phase_counts(host: Host, job: Job) -> bool:
+    try:
+        return host.challenge.phase(job.phase).limits.count_failed
+    except HarnessError:
+        return True
+
+
+def run_worker(
+    host: Host,
+    *,
+    once: bool = False,
+    concurrency: int = 1,
+    gpus: list[int] | None = None,
+    poll_seconds: float = 2.0,
+    on_event: EventFn | None = None,
+    stop: threading.Event | None = None,
+    execute: Callable[[Host, Job, str], str] | None = None,
+) -> list[Outcome]:
+    """Claim and run jobs until stopped (or, with ``once``, until the queue has nothing claimable).
+
+    ``gpus`` runs one slot per listed GPU (``cuda:N``); otherwise ``concurrency`` slots on the configured device.
+    ``execute`` replaces local scoring (the Ray path passes its own).
+    """
+    stop = stop or threading.Event()
+    devices = [f"cuda:{g}" for g in gpus] if gpus else [host.challenge.scoring.device] * max(1, int(concurrency))
+    outcomes: list[Outcome] = []
+    lock = threading.Lock()
+    host.store.reap()  # runs left "running" by a killed worker become failed rows (the job itself re-queues by lease)
+    s = host.challenge.scoring
+
+    def slot(i: int, device: str) -> None:
+        owner = worker_id(i)
+        while not stop.is_set():
+            job = host.queue.claim(host.name, owner, host.now_ns(), int(s.lease_seconds * 1e9), s.max_attempts)
+            if job is None:
+                if once:
+                    return
+                stop.wait(poll_seconds)
+                continue
+            if on_event:
+                on_event("claimed", job, f"attempt {job.attempts} on {device}")
+            out = run_job(host, job, owner, device=device, execute=execute)
+            with lock:
+                outcomes.append(out)
+            if on_event:
+                on_event(out.event, out.job, out.message)
+
+    threads = [threading.Thread(target=slot, args=(i, d), name=f"worker-slot-{i}", daemon=True) for i, d in enumerate(devices)]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.5)
+    except KeyboardInterrupt:
+        stop.set()
+        for t in threads:
+            t.join()
+        raise
+    return outcomes
+
+
+def upload_path(host: Host, job: Job) -> Path:
+    return host.upload_dir(job.upload)
