@@ -56,7 +56,7 @@ def predict_on_node(sub_zip: bytes, benchmark: str, opts: dict[str, Any], chunk:
     """
     from harness.benchmarks import get_benchmark
     from harness.challenge.intake import extract_zip
-    from harness.scoring import ScoreOptions, _predict
+    from harness.scoring import ScoreOptions, predict_all
     from harness.submission import load_submission
 
     logs: list[str] = []
@@ -84,7 +84,7 @@ def predict_on_node(sub_zip: bytes, benchmark: str, opts: dict[str, Any], chunk:
             pred = evaluate(load_checkpoint(sub.payload_path, bench), bench, archs, evaluator=so.evaluator,
                             device=so.device, progress=False)
         else:
-            pred = _predict(sub, bench, archs, so, timings)
+            pred = predict_all(sub, bench, archs, so, timings)
     timings["node_s"] = time.perf_counter() - started
     return {"predictions": np.asarray(pred, dtype=np.float64), "logs": logs, "timings": timings,
             "node": os.uname().nodename, "pid": os.getpid()}
