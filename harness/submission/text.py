@@ -39,7 +39,7 @@ RESERVED_NAMES = frozenset({
 # isolates, zero-width joiners, BOM), Cs (surrogates), Co (private use), Cn (unassigned), Zl/Zp (line/paragraph
 # separators). In multi-line text (a description) only newline and tab are allowed among them.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~=$&:'\"])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~=$&'\"]|:(?=//))")
 
 
 def _bad_chars(text: str, allow: str = "") -> list[str]:
