@@ -541,7 +541,7 @@ def leaderboard(
             note = []
             if e["is_baseline"]:
                 note.append("baseline")
-            if e["single_trainer_run"]:
+            if e["single_trainer_run"] or (e["type"] == "group" and e["n_runs"] < 2):
                 note.append("[yellow]single run: no seed variance[/]")
             if e["gt_only"]:
                 note.append("GT archs only")
