@@ -618,7 +618,7 @@ def _noise_warnings(a: Any, b: Any) -> list[str]:
 
     out = []
     for side in (a, b):
-        if not side.is_group and side.kind == "trainer":
+        if not side.training_noise and side.kind == "trainer":
             out.append(f"{side.submission} ({side.label}) is a single trainer run: training-seed noise is unaccounted for; "
                        f"score a seed group: {fix_command(side)}")
     return out
