@@ -595,7 +595,7 @@ def leaderboard(
             note = []
             if e["is_baseline"]:
                 note.append("baseline")
-            if e["single_trainer_run"]:
+            if e["single_trainer_run"] or (e["type"] == "group" and e["n_runs"] < 2):
                 note.append("[yellow]single run: no seed variance[/]")
             if e["gt_only"]:
                 note.append("GT archs only")
@@ -672,9 +672,9 @@ def _noise_warnings(a: Any, b: Any) -> list[str]:
 
     out = []
     for side in (a, b):
-        if not side.is_group and side.kind == "trainer":
+        if not side.training_noise and side.kind == "trainer":
             out.append(f"{_u(side.submission)} ({_u(side.label)}) is a single trainer run: training-seed noise is unaccounted for; "
-                       f"score a seed group: {fix_command(side)}")
+                       f"score a seed group: {_u(fix_command(side))}")
     return out
 
 

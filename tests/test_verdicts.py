@@ -23,7 +23,7 @@ def test_group_interval_covers_the_group_mean_95():
     """Five seeds whose spread dominates (as measured for spos): the 95 % interval covers E_seed ρ in 93–97 %."""
     (pts, reps, _), = _studies(1, 2000, [(0.4, 0.15, 5)])
     true = truth(0.4, 0.15)
-    ivs = [group_interval(pts[i], reps[i]) for i in range(pts.shape[0])]
+    ivs = [group_interval(pts[i], reps[i], n_archs=N_ARCHS) for i in range(pts.shape[0])]
     cover = np.mean([iv.ci_low <= true <= iv.ci_high for iv in ivs])
     assert 0.93 <= cover <= 0.97, cover
     # the archs-only interval of the same groups (what the harness printed before) covers far less
@@ -34,7 +34,7 @@ def test_group_interval_covers_the_group_mean_95():
 def test_single_run_interval_covers_its_own_population_value_95():
     """One run: the interval is over archs only, for that seed's population value (and says so)."""
     (pts, reps, rho_s), = _studies(2, 2000, [(0.4, 0.15, 1)])
-    ivs = [group_interval(pts[i], reps[i]) for i in range(pts.shape[0])]
+    ivs = [group_interval(pts[i], reps[i], n_archs=N_ARCHS) for i in range(pts.shape[0])]
     assert not ivs[0].training_noise and ivs[0].seed_var == 0.0
     cover = np.mean([iv.ci_low <= rho_s[i, 0] <= iv.ci_high for i, iv in enumerate(ivs)])
     assert 0.93 <= cover <= 0.97, cover
@@ -46,7 +46,7 @@ def test_difference_interval_covers_the_true_difference_95(paired):
     groups = [(0.4, 0.15, 5), (0.55, 0.15, 5)]
     a, b = _studies(3 + paired, 2000, groups, paired_noise=0.7 if paired else None)
     true = truth(0.4, 0.15) - (truth(0.55, 0.15) if not paired else _paired_truth(0.4, 0.55, 0.15))
-    cmps = [compare_groups("pearson", True, a[0][i], a[1][i], b[0][i], b[1][i], paired_by_seed=paired)
+    cmps = [compare_groups("pearson", True, a[0][i], a[1][i], b[0][i], b[1][i], paired_by_seed=paired, n_archs=N_ARCHS)
             for i in range(a[0].shape[0])]
     cover = np.mean([c.diff.ci_low <= true <= c.diff.ci_high for c in cmps])
     assert 0.93 <= cover <= 0.97, cover
@@ -61,7 +61,7 @@ def test_detectable_difference_has_its_power_and_p_value_its_size():
     """With a true Δ equal to the typical smallest detectable difference, about 80 % of studies detect it;
     with no true difference, p < 0.05 in about 5 % of them."""
     same = _studies(5, 2000, [(0.4, 0.15, 5), (0.4, 0.15, 5)])
-    cmps = [compare_groups("pearson", True, same[0][0][i], same[0][1][i], same[1][0][i], same[1][1][i])
+    cmps = [compare_groups("pearson", True, same[0][0][i], same[0][1][i], same[1][0][i], same[1][1][i], n_archs=N_ARCHS)
             for i in range(2000)]
     size = np.mean([c.p_value < 0.05 for c in cmps])
     assert 0.03 <= size <= 0.07, size
@@ -72,7 +72,7 @@ def test_detectable_difference_has_its_power_and_p_value_its_size():
     diffs = np.array([truth(m, 0.15, draws=100_000) for m in mus]) - truth(0.4, 0.15, draws=100_000)
     mu_b = float(np.interp(mde, diffs, mus))
     far = _studies(6, 2000, [(mu_b, 0.15, 5), (0.4, 0.15, 5)])
-    power = np.mean([compare_groups("pearson", True, far[0][0][i], far[0][1][i], far[1][0][i], far[1][1][i]).p_value < 0.05
+    power = np.mean([compare_groups("pearson", True, far[0][0][i], far[0][1][i], far[1][0][i], far[1][1][i], n_archs=N_ARCHS).p_value < 0.05
                      for i in range(2000)])
     assert 0.72 <= power <= 0.88, (mde, power)
 
@@ -83,11 +83,11 @@ def test_non_inferiority_gate_errs_at_most_its_level():
     mu_b = 0.5
     d = truth(mu_b, 0.15) - truth(0.4, 0.15)  # the trick (μ 0.4) is worse than the baseline by exactly d
     a, b = _studies(7, 2000, [(0.4, 0.15, 5), (mu_b, 0.15, 5)])
-    gates = [non_inferiority(compare_groups("pearson", True, a[0][i], a[1][i], b[0][i], b[1][i]), d) for i in range(2000)]
+    gates = [non_inferiority(compare_groups("pearson", True, a[0][i], a[1][i], b[0][i], b[1][i], n_archs=N_ARCHS), d) for i in range(2000)]
     false_pass = np.mean([g.passed for g in gates])
     assert 0.03 <= false_pass <= 0.07, false_pass
     same = _studies(8, 1000, [(0.4, 0.15, 5), (0.4, 0.15, 5)])
-    cmps = [compare_groups("pearson", True, same[0][0][i], same[0][1][i], same[1][0][i], same[1][1][i]) for i in range(1000)]
+    cmps = [compare_groups("pearson", True, same[0][0][i], same[0][1][i], same[1][0][i], same[1][1][i], n_archs=N_ARCHS) for i in range(1000)]
     margin = 2 * float(np.median([c.detectable for c in cmps]))
     assert np.mean([non_inferiority(c, margin).passed for c in cmps]) > 0.95
 

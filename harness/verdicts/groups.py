@@ -125,7 +125,7 @@ def summarize(store: Any, side: Side, bench: Any, split: str, metric: str, *, n_
     points, reps = metric_replicates(_split_preds(store, side, gt, split), truth, params, metric, n_boot=n_boot, seed=seed)
     sd = float(np.std(points, ddof=1)) if points.size > 1 else None
     return GroupSummary(side, metric, split, int(idx.size), tuple(float(v) for v in points), sd,
-                        group_interval(points, reps, level))
+                        group_interval(points, reps, level, n_archs=int(idx.size)))
 
 
 def compare_sides(store: Any, a: Side, b: Side, bench: Any, split: str, metric: str, *, n_boot: int = N_BOOT,
@@ -137,7 +137,8 @@ def compare_sides(store: Any, a: Side, b: Side, bench: Any, split: str, metric: 
     points, reps = metric_replicates(pa + pb, truth, params, metric, n_boot=n_boot, seed=seed)
     k = len(pa)
     paired = (a.training_noise and b.training_noise and None not in a.seeds and a.seeds == b.seeds)
-    return compare_groups(metric, hib, points[:k], reps[:, :k], points[k:], reps[:, k:], paired_by_seed=paired, level=level)
+    return compare_groups(metric, hib, points[:k], reps[:, :k], points[k:], reps[:, k:], paired_by_seed=paired,
+                          level=level, n_archs=int(idx.size))
 
 
 def matching_seeds(trick: Side, base: Side) -> Side:

@@ -18,7 +18,7 @@ variance s² of the m_s estimates σ² + v − c, hence
 
 For a difference of two groups the shared term is ĉ_A + ĉ_B − 2ĉ_AB (ĉ_AB: the mean cross-covariance, which is
 what pairing on the same archs buys). Intervals are Student-t with Welch–Satterthwaite degrees of freedom
-(the arch term counted as known). Paired by seed (both groups ran the same seeds): the same formula on the
+(the arch term with n_archs − 1). Paired by seed (both groups ran the same seeds): the same formula on the
 per-seed differences. A group of one run has no seed term: its interval is over archs only, and it says so.
 
 Everything here is pure numpy/scipy on (point values, replicate matrix) pairs; :mod:`harness.verdicts.groups`
@@ -60,11 +60,14 @@ def _t(q: float, df: float) -> float:
     return float(stats.norm.ppf(q) if not math.isfinite(df) else stats.t.ppf(q, df))
 
 
-def _interval(value: float, seed_terms: list[tuple[float, int]], arch_var: float, level: float) -> Interval:
-    """t interval of ``value`` with se² = Σ seed terms (variance, df) + arch_var."""
+def _interval(value: float, seed_terms: list[tuple[float, int]], arch_var: float, level: float,
+              n_archs: int | None = None) -> Interval:
+    """t interval of ``value`` with se² = Σ seed terms (variance, df) + arch_var (df n_archs − 1, or known)."""
     seed_var = float(sum(v for v, _ in seed_terms))
     var = max(seed_var + max(arch_var, 0.0), 0.0)
     denom = sum(v * v / d for v, d in seed_terms if d > 0)
+    if n_archs is not None and n_archs > 1:
+        denom += max(arch_var, 0.0) ** 2 / (n_archs - 1)
     df = var * var / denom if denom > 0 else math.inf
     se = math.sqrt(var)
     half = _t(0.5 + level / 2.0, df) * se
@@ -89,14 +92,18 @@ def _mean_offdiag(cov: np.ndarray) -> float:
     return float((cov.sum() - np.trace(cov)) / (k * (k - 1)))
 
 
-def group_interval(points: np.ndarray, reps: np.ndarray, level: float = LEVEL) -> Interval:
-    """Interval of a group's mean metric: ``points`` per seed (S,), ``reps`` (B, S) on shared arch resamples."""
+def group_interval(points: np.ndarray, reps: np.ndarray, level: float = LEVEL, n_archs: int | None = None) -> Interval:
+    """Interval of a group's mean metric: ``points`` per seed (S,), ``reps`` (B, S) on shared arch resamples.
+
+    ``n_archs`` (the GT archs the metric used) gives the arch term its n − 1 degrees of freedom; without it the
+    arch term counts as known (normal tails).
+    """
     m, r = _check(points, reps)
     s = m.size
     cov = np.atleast_2d(np.cov(r, rowvar=False))
     if s == 1:
-        return _interval(m[0], [], float(cov[0, 0]), level)
-    return _interval(m.mean(), [(float(np.var(m, ddof=1)) / s, s - 1)], _mean_offdiag(cov), level)
+        return _interval(m[0], [], float(cov[0, 0]), level, n_archs)
+    return _interval(m.mean(), [(float(np.var(m, ddof=1)) / s, s - 1)], _mean_offdiag(cov), level, n_archs)
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,7 @@ class Comparison:
 
 def compare_groups(
     metric: str, higher_is_better: bool, points_a: np.ndarray, reps_a: np.ndarray, points_b: np.ndarray,
-    reps_b: np.ndarray, *, paired_by_seed: bool = False, level: float = LEVEL,
+    reps_b: np.ndarray, *, paired_by_seed: bool = False, level: float = LEVEL, n_archs: int | None = None,
 ) -> Comparison:
     """Δ = mean A − mean B with both noises; ``reps_a``/``reps_b`` must come from the same arch resamples.
 
@@ -144,9 +151,9 @@ def compare_groups(
         d, rd = ma - mb, ra - rb
         cov = np.atleast_2d(np.cov(rd, rowvar=False))
         if sa == 1:
-            diff = _interval(delta, [], float(cov[0, 0]), level)
+            diff = _interval(delta, [], float(cov[0, 0]), level, n_archs)
         else:
-            diff = _interval(delta, [(float(np.var(d, ddof=1)) / sa, sa - 1)], _mean_offdiag(cov), level)
+            diff = _interval(delta, [(float(np.var(d, ddof=1)) / sa, sa - 1)], _mean_offdiag(cov), level, n_archs)
     else:
         cov = np.atleast_2d(np.cov(np.hstack([ra, rb]), rowvar=False))
         caa, cbb, cab = cov[:sa, :sa], cov[sa:, sa:], cov[:sa, sa:]
@@ -156,7 +163,7 @@ def compare_groups(
         if sb > 1:
             terms.append((float(np.var(mb, ddof=1)) / sb, sb - 1))
         shared = _mean_offdiag(caa) + _mean_offdiag(cbb) - 2.0 * float(cab.mean())
-        diff = _interval(delta, terms, shared, level)
+        diff = _interval(delta, terms, shared, level, n_archs)
     training_noise = sa > 1 and sb > 1
     sign = 1.0 if higher_is_better else -1.0
     if diff.se > 0:
