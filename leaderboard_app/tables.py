@@ -14,6 +14,7 @@ import pandas as pd
 
 from harness.metrics import LEADERBOARD_COLUMNS, METRICS, neutral_of, rank_key, split_half_of
 from harness.store import RunRecord
+from harness.store.result_store import best_run_per_submission
 
 DEFAULT_METRICS = LEADERBOARD_COLUMNS  # the one list, declared with the metrics
 PER_SUBMISSION = ("best", "latest", "all")
@@ -75,7 +76,8 @@ def ci_text(entry: Any, metric: str) -> str:
 def choose_runs(runs: Sequence[RunRecord], *, split: str, sort_metric: str, per_submission: str) -> list[RunRecord]:
     """Completed runs ranked by ``sort_metric`` on ``split``, tie-breaks, then the earlier run.
 
-    ``per_submission``: "best" (best-ranked run of each submission), "latest" (its most recent run) or "all".
+    ``per_submission``: "best" (each submission's best run on the public dev split, see
+    :func:`harness.store.result_store.best_run_per_submission`), "latest" (its most recent run) or "all".
     """
     if per_submission not in PER_SUBMISSION:
         raise ValueError(f"per_submission must be one of {PER_SUBMISSION}")
@@ -85,11 +87,9 @@ def choose_runs(runs: Sequence[RunRecord], *, split: str, sort_metric: str, per_
         for r in sorted(ok, key=lambda r: (r.created_ns, r.run_id)):
             latest[r.submission] = r
         ok = list(latest.values())
-    ranked = sorted(ok, key=lambda r: (rank_key(r.report(split), sort_metric), r.created_ns, r.run_id))
-    if per_submission == "best":
-        seen: set[str] = set()
-        ranked = [r for r in ranked if not (r.submission in seen or seen.add(r.submission))]
-    return ranked
+    if per_submission == "best":  # chosen on the public split whatever split is shown: no selection on hidden GT
+        ok = best_run_per_submission(ok, sort_metric)
+    return sorted(ok, key=lambda r: (rank_key(r.report(split), sort_metric), r.created_ns, r.run_id))
 
 
 def _reference_report(ranked: Sequence[RunRecord], split: str, current_gt_hash: str | None) -> dict[str, Any]:

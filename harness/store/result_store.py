@@ -379,22 +379,21 @@ class ResultStore:
         return pred_files.read(self.prediction_path(run.run_id), run.predictions_hash)
 
     def leaderboard(self, benchmark: str, *, split: str = "dev", primary: str, best_per_submission: bool = True) -> list[RunRecord]:
-        """Completed runs of ``benchmark`` ranked by ``primary`` on ``split``, then tie-breaks, then the earlier run."""
+        """Completed runs of ``benchmark`` ranked by ``primary`` on ``split``, then tie-breaks, then the earlier run.
+
+        ``best_per_submission`` keeps each submission's best run *on the public dev split*, whatever ``split`` is
+        shown: choosing each one's best run on the hidden split would fit the selection to the hidden GT (a
+        leak by selection, the more so the more runs a submission has).
+        """
         from harness.metrics import rank_key
 
         if split not in _SPLITS:
             raise StoreError(f"unknown split {split!r}; use dev or test")
         runs = self.list_runs(benchmark=benchmark, status="ok")
+        if best_per_submission:
+            runs = best_run_per_submission(runs, primary)
         runs.sort(key=lambda r: (rank_key(r.report(split), primary), r.created_ns, r.run_id))
-        if not best_per_submission:
-            return runs
-        seen: set[str] = set()
-        best = []
-        for r in runs:
-            if r.submission not in seen:
-                seen.add(r.submission)
-                best.append(r)
-        return best
+        return runs
 
     # ------------------------------------------------------------------ seed groups
     @staticmethod
@@ -453,3 +452,16 @@ def predictions_array(values: Any) -> np.ndarray:
         return np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"predictions are not numbers: {exc}") from None
+
+
+SELECTION_SPLIT = "dev"
+"""The split on which a submission's best run is chosen: always the public one (see :meth:`ResultStore.leaderboard`)."""
+
+
+def best_run_per_submission(runs: list[RunRecord], primary: str) -> list[RunRecord]:
+    """Each submission's best run by ``primary`` on the public split (ties: the earlier run)."""
+    from harness.metrics import rank_key
+
+    ranked = sorted(runs, key=lambda r: (rank_key(r.report(SELECTION_SPLIT), primary), r.created_ns, r.run_id))
+    seen: set[str] = set()
+    return [r for r in ranked if not (r.submission in seen or seen.add(r.submission))]

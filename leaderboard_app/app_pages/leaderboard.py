@@ -27,8 +27,10 @@ with controls[2]:
 with controls[3]:
     shown = st.multiselect("Metrics", list(METRICS), default=list(tables.DEFAULT_METRICS), format_func=tables.label, key="lb_metrics")
 
-st.caption("Shaded rows are references, not submissions: the **GT noise ceiling** (two halves of the GT seeds scored against "
-           "each other) and the **#params baseline** (rank by parameter count). CI: 95 % bootstrap interval over the GT archs.")
+st.caption("Shaded rows are references, not submissions: the **GT noise ceiling** (the split-half agreement: two halves of "
+           "the GT seeds scored against each other; not an upper bound, a perfect predictor of expected accuracy scores "
+           "higher against the full seed mean) and the **#params baseline** (rank by parameter count). "
+           "CI of a run: 95 % bootstrap interval over the GT archs; of a seed group: over training seeds and GT archs.")
 benchmarks = loaded.benchmarks()
 if not benchmarks:
     st.info(f"No run has completed yet. {ui.SCORE_HINT}", icon=":material/hourglass_empty:")
@@ -61,7 +63,7 @@ for bench in benchmarks:
         "rank": st.column_config.NumberColumn("#", format="%d", width="small", pinned=True),
         "submission": st.column_config.TextColumn("submission", pinned=True),
         "type": st.column_config.TextColumn("type", help=(
-            "reference: the GT noise ceiling (seed halves of the GT against each other: about the best any predictor can be expected to do) "
+            "reference: the GT noise ceiling (split-half agreement: seed halves of the GT against each other; not an upper bound) "
             "and the #params baseline (bigger = better); baseline: a reference submission")),
         "flags": st.column_config.TextColumn("flags", help="baseline submission; stale GT = scored against an older GT, run `nas-harness rescore`"),
         "GT archs": st.column_config.NumberColumn("GT archs", format="%d", help=f"archs of the {split} split the metrics use"),
