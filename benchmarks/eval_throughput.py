@@ -135,11 +135,16 @@ def main() -> None:
                         help="also profile one chunk of each fast path (1 thread) and print where its time goes")
     parser.add_argument("--diagnose", action="store_true",
                         help="for archs where the new fast path and the reference loop disagree: logit margins and BN statistics")
+    parser.add_argument("--chunk", type=int, default=0,
+                        help="only time one chunk of this many distinct subnets per strategy (1 thread, one process, A B A B)")
     args = parser.parse_args()
 
     from harness.evaluation import FastOptions, evaluate_with_info
 
     bench, net, all_archs = _synthetic_bench(args) if args.bench == "synthetic-2d" else _default_bench(args)
+    if args.chunk:
+        _chunk_ab(net, bench, list(all_archs)[: args.archs or None], torch.device(args.device), args.chunk, args.rounds)
+        return
     all_archs = list(all_archs)
     archs = all_archs[: args.archs] if args.archs else all_archs
     gt_archs = bench.ground_truth().archs if getattr(bench, "gt_available", lambda: False)() else []
@@ -212,6 +217,30 @@ def main() -> None:
     if args.breakdown:
         for name, strategy in strategies.items():
             _breakdown(net, bench, archs, device, FastOptions(dtype=args.dtype, strategy=strategy), len(archs) / seconds[name], name)
+
+
+def _chunk_ab(net, bench, archs: list[str], device: torch.device, n: int, rounds: int) -> None:
+    """The cheapest side-by-side figure: the same chunk (the first ``n`` distinct subnets after the first chunk) by
+    both strategies in one process, 1 thread, alternating; plus whether their correct counts are identical."""
+    from harness.evaluation.fast import ChunkEvaluator, FastOptions, unique_widths
+    from harness.evaluation.protocol import eval_data_for
+
+    torch.set_num_threads(1)
+    print(f"machine: {_machine()}; torch {torch.__version__}, 1 thread, device {device}")
+    widths, _ = unique_widths(archs, bench.space.parse)
+    data = eval_data_for(bench, device)
+    evs = {s: ChunkEvaluator(net.state_dict(), bench.space.dims, widths, data, device=device, opts=FastOptions(strategy=s, chunk_size=n))
+           for s in ("grouped", "walk")}
+    first = {s: ev.run(0)[1] for s, ev in evs.items()}  # warm-up (buffers, weight slices), and the agreement
+    print(f"chunk of {n} subnets: identical correct counts grouped vs walk: {np.array_equal(first['grouped'], first['walk'])}")
+    spent = dict.fromkeys(evs, 0.0)
+    for r in range(rounds):
+        for s, ev in evs.items():
+            t0 = time.perf_counter()
+            ev.run(min(1 + r, ev.n_chunks - 1))
+            spent[s] += time.perf_counter() - t0
+    print(f"grouped {spent['grouped']:.1f} s, walk {spent['walk']:.1f} s over {rounds} rounds: "
+          f"ratio walk/grouped speed {spent['grouped'] / spent['walk']:.2f}x (load average now {os.getloadavg()[0]:.1f})")
 
 
 def _diagnose(net, bench, archs: list[str], ref_archs: list[str], preds: dict, device: torch.device) -> None:
