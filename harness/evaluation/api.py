@@ -116,7 +116,7 @@ def _run_fast(prep: _Prepared, bench: Any, archs: list[str], data: EvalData, dev
     tasks = job_tasks(jobs, sched)
     n_distinct = sum(len(job.widths) for job in jobs)
     info.update(n_distinct=int(n_distinct), chunk_size=sched.chunk_size, eval_block=sched.eval_block,
-                single_pass=sched.single_pass, dtype=opts.dtype, supernet_copies=len(jobs))
+                single_pass=sched.single_pass, dtype=opts.dtype, supernet_copies=len(jobs), strategy=sched.strategy)
     counts = [np.zeros(len(job.widths), dtype=np.int64) for job in jobs]
     mine = [tasks[u] for u in distributed.my_units(len(tasks))]
     with progress_bar(n_distinct, f"evaluating {bench.name} (fast)", progress) as advance:

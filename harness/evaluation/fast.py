@@ -32,9 +32,17 @@ import torch.nn.functional as F
 
 from harness.evaluation.prefix_tree import USED_POSITIONS, BlockPlan, ChunkPlan, ConvGroup, build_plan
 from harness.evaluation.protocol import EvalData
+from harness.evaluation.tree_walk import TreeWalk
 from harness.spaces.resnet20_width import MAX_WIDTHS, block_stride
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+# How a chunk of distinct subnets is computed. Both give the reference loop's predictions up to float rounding.
+#   walk:    depth-first over the prefix tree, one node at a time, dense per-node activations that stay in cache
+#            (:mod:`harness.evaluation.tree_walk`); the CPU default (measured faster by benchmarks/eval_throughput.py).
+#   grouped: breadth-first, nodes with the same weight slice stacked into one conv call (this module and
+#            :mod:`harness.evaluation.prefix_tree`); big kernels, the default elsewhere (GPU: not yet measured).
+STRATEGIES = ("walk", "grouped")
+WALK_CHUNK = 256  # distinct subnets per walk: bounds the top-of-tree work repeated per chunk and the work unit
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,15 @@ class FastOptions:
     dtype: str = "fp32"
     mem_budget_gb: float | None = None
     workers: int | None = None  # CPU worker processes (None: one per core); never changes the result
+    strategy: str | None = None  # "walk" or "grouped" (None: the device's default, see STRATEGIES)
+
+    def strategy_for(self, device: torch.device) -> str:
+        """The strategy that runs: the one asked, else walk on CPU and grouped elsewhere."""
+        if self.strategy is not None:
+            if self.strategy not in STRATEGIES:
+                raise ValueError(f"unknown strategy {self.strategy!r}; use one of {sorted(STRATEGIES)}")
+            return self.strategy
+        return "walk" if device.type == "cpu" else "grouped"
 
     def budget_bytes(self, device: torch.device) -> float:
         if self.mem_budget_gb is not None:
@@ -296,12 +313,30 @@ class FastSchedule:
     chunk_size: int
     eval_block: int
     single_pass: bool  # calibration and all eval samples in one pass
+    strategy: str = "grouped"
+
+
+# activation tensors of a walk alive at once, in units of the widest one: 3 per block on the root-to-leaf path
+# (block input, conv1 output, conv2 output) and a shortcut, most far narrower than the widest (an upper bound)
+WALK_ROWS = 24
+
+
+def _walk_schedule(data: EvalData, dims: int, opts: FastOptions, budget: float, itemsize: int) -> FastSchedule:
+    n_calib = data.n_calib_batches * data.calib_batch_size
+    chunk = opts.chunk_size or WALK_CHUNK
+    per_sample = WALK_ROWS * _row_bytes(dims, data.sample_shape, 1, itemsize)
+    if opts.eval_block is None and per_sample * (n_calib + data.n_eval) <= budget:
+        return FastSchedule(chunk, data.n_eval, True, "walk")
+    eval_block = opts.eval_block or max(1, min(data.n_eval, int(budget / per_sample)))
+    return FastSchedule(chunk, eval_block, False, "walk")
 
 
 def schedule(data: EvalData, dims: int, opts: FastOptions, device: torch.device) -> FastSchedule:
-    """Chunk size and eval block from the memory budget (5 row tensors alive at the peak of a block)."""
+    """Chunk size and eval block from the memory budget (grouped: 5 row tensors alive at the peak of a block)."""
     itemsize = torch.tensor([], dtype=DTYPES[opts.dtype]).element_size()
     budget = opts.budget_bytes(device)
+    if opts.strategy_for(device) == "walk":
+        return _walk_schedule(data, dims, opts, budget, itemsize)
     n_calib = data.n_calib_batches * data.calib_batch_size
     eval_block = opts.eval_block or data.n_eval
     single = opts.eval_block is None
@@ -344,7 +379,7 @@ class ChunkEvaluator:
         self.calib = _to_channels_last(data.calib_x.to(self.device), dims).to(self.ww.dtype)
         self.evx = _to_channels_last(data.eval_x.to(self.device), dims).to(self.ww.dtype)
         self.evy = data.eval_y.to(self.device)
-        self.calib_and_eval = torch.cat([self.calib, self.evx]) if self.sched.single_pass else None
+        self.calib_and_eval = torch.cat([self.calib, self.evx]) if self.sched.single_pass and self.sched.strategy == "grouped" else None
         self.spatial = (1, data.sample_shape[1]) if dims == 1 else tuple(data.sample_shape[1:3])
         self.ws = Workspace(self.device, self.ww.dtype)
 
@@ -356,6 +391,8 @@ class ChunkEvaluator:
         """(start row, correct counts, all-logits-finite flags) of chunk ``ci``."""
         sched, data, ww, ws = self.sched, self.data, self.ww, self.ws
         start = ci * sched.chunk_size
+        if sched.strategy == "walk":
+            return self._walk(start, None)
         plan = build_plan(self.widths[start : start + sched.chunk_size])
         idx = _Index(plan, self.device, self.spatial)
         stats: dict = {}
@@ -373,3 +410,32 @@ class ChunkEvaluator:
                     finite = f if finite is None else finite & f
         leaf = torch.as_tensor(plan.leaf_row, device=self.device)
         return start, correct[leaf].cpu().numpy(), finite[leaf].cpu().numpy()
+
+    def logits(self, ci: int) -> tuple[int, torch.Tensor, dict]:
+        """(start row, logits (n, E, classes) of every subnet of chunk ``ci``, BN statistics by node) as the walk
+        computes them in a run (single pass only): what a disagreement with the reference loop is measured on."""
+        if self.sched.strategy != "walk" or not self.sched.single_pass:
+            raise ValueError("logits are kept by the single-pass walk strategy only")
+        start = ci * self.sched.chunk_size
+        keep: dict[int, torch.Tensor] = {}
+        stats: dict = {}
+        self._walk(start, keep, stats)
+        return start, torch.stack([keep[r] for r in sorted(keep)]), stats
+
+    def _walk(self, start: int, keep: dict | None, stats: dict | None = None) -> tuple[int, np.ndarray, np.ndarray]:
+        sched, data, ww = self.sched, self.data, self.ww
+        widths = self.widths[start : start + sched.chunk_size]
+        stats = {} if stats is None else stats
+        nb, bs = data.n_calib_batches, data.calib_batch_size
+        with torch.no_grad():
+            if sched.single_pass:
+                correct, finite = TreeWalk(ww, self.calib, self.evx, self.spatial, nb, bs, self.evy, stats, keep).run(widths)
+            else:
+                TreeWalk(ww, self.calib, None, self.spatial, nb, bs, None, stats).run(widths)
+                correct = finite = None
+                for e0 in range(0, self.evx.shape[0], sched.eval_block):
+                    xe, ye = self.evx[e0 : e0 + sched.eval_block], self.evy[e0 : e0 + sched.eval_block]
+                    c, f = TreeWalk(ww, None, xe, self.spatial, nb, bs, ye, stats).run(widths)
+                    correct = c if correct is None else correct + c
+                    finite = f if finite is None else finite & f
+        return start, correct.cpu().numpy(), finite.cpu().numpy()

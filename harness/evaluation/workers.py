@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import queue as queue_mod
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +20,28 @@ from typing import Any
 import numpy as np
 import torch
 
+from harness.errors import HarnessError
 from harness.evaluation.fast import ChunkEvaluator, FastOptions, FastSchedule
 from harness.evaluation.protocol import EvalData
 from harness.lifetime import die_with_parent, parent_changed
+
+# How long a worker may take from spawn to its first message (importing torch on a loaded box takes tens of seconds)
+START_TIMEOUT_S = 600.0
+
+
+class EvaluationWorkerError(HarnessError):
+    """A fast-evaluator worker process that failed to start, died, or raised: the evaluation cannot complete."""
+
+    exit_code = 7
+
+
+def _start_failure(exitcode: int | None) -> EvaluationWorkerError:
+    code = "still starting" if exitcode is None else f"exit code {exitcode}"
+    return EvaluationWorkerError(
+        f"a fast-evaluator worker process died while starting ({code}); worker processes re-import the main script, so "
+        "a script that calls evaluate() must guard its top-level code with `if __name__ == \"__main__\":` "
+        "(or pass FastOptions(workers=1))"
+    )
 
 
 def default_workers() -> int:
@@ -74,6 +94,7 @@ def _worker(args: dict[str, Any], tasks: Any, results: Any, parent: int) -> None
     die_with_parent()
     if parent_changed(parent):  # the parent died before the death signal was armed
         return
+    results.put(("started", os.getpid()))
     torch.set_num_threads(1)
     try:
         run = job_runner(args["jobs"], args["dims"], args["data"], args["opts"], args["sched"], args["eps"])
@@ -84,7 +105,7 @@ def _worker(args: dict[str, Any], tasks: Any, results: Any, parent: int) -> None
             results.put(("ok", run(task)))
     except BaseException as exc:  # noqa: BLE001 - report any failure to the parent as one line
         results.put(("error", f"{type(exc).__name__}: {exc}"))
-    results.put(("done", None))
+    results.put(("done", os.getpid()))
 
 
 def job_tasks(jobs: Sequence[ChunkJob], sched: FastSchedule) -> list[Task]:
@@ -123,25 +144,40 @@ def run_chunks(
     procs = [ctx.Process(target=_worker, args=(args, queue, results, os.getpid()), daemon=True) for _ in range(n)]
     for p in procs:
         p.start()
-    done, error = 0, None
+    done, error, started, finished = 0, None, set(), set()
+    t_start = time.monotonic()
     try:
         while done < n:
             try:
-                kind, payload = results.get(timeout=5.0)
+                kind, payload = results.get(timeout=1.0)
             except queue_mod.Empty:
-                if not any(p.is_alive() for p in procs):
-                    raise RuntimeError("fast evaluator workers died without reporting (killed for memory?)") from None
+                _check_workers(procs, started, finished, t_start)
                 continue
-            if kind == "ok":
+            if kind == "started":
+                started.add(payload)
+            elif kind == "ok":
                 yield payload
             elif kind == "error":
                 error = error or payload
             else:
                 done += 1
+                finished.add(payload)
     finally:
         for p in procs:
             p.join(timeout=1.0)
             if p.is_alive():
                 p.terminate()
     if error is not None:
-        raise RuntimeError(f"fast evaluator worker failed: {error}")
+        raise EvaluationWorkerError(f"fast evaluator worker failed: {error}")
+
+
+def _check_workers(procs: Sequence[Any], started: set[int], finished: set[int], t_start: float) -> None:
+    """Raise at once when a worker died before starting or before finishing; never wait on a dead worker."""
+    for p in procs:
+        if p.pid in finished or p.is_alive() and p.pid in started:
+            continue
+        if p.pid not in started:
+            if not p.is_alive() or time.monotonic() - t_start > START_TIMEOUT_S:
+                raise _start_failure(p.exitcode)
+            continue
+        raise EvaluationWorkerError(f"a fast-evaluator worker process died while evaluating (exit code {p.exitcode}; killed for memory?)")
