@@ -225,14 +225,17 @@ def test_verify_retrains_cells_bit_for_bit_and_catches_an_edited_cell(bench, tin
 
     from harness.gt.verify import verify_gt
 
-    checks = verify_gt(bench, path=tiny_gt, n_cells=3, workers=1)
+    result = verify_gt(bench, path=tiny_gt, n_cells=3, workers=1)
+    checks = result.checks
+    assert result.same_kind and result.ok  # built on this machine: bit identity is the test
     assert len(checks) == 3 and all(c.matches for c in checks)
+    assert all(c.path == "stacked-v1" and c.batch == 2 for c in checks)  # re-trained the way they were built
     edited = tmp_path / "edited.h5"
     shutil.copy(tiny_gt, edited)
     row, col = checks[0].row, [0, 1].index(checks[0].seed)
     with h5py.File(edited, "r+") as f:
         f["acc"][row, col] = f["acc"][row, col] + 1e-6
-    again = {(c.row, c.seed): c.matches for c in verify_gt(bench, path=edited, n_cells=3, workers=1)}
+    again = {(c.row, c.seed): c.matches for c in verify_gt(bench, path=edited, n_cells=3, workers=1).checks}
     assert again == {(c.row, c.seed): (c.row, c.seed) != (checks[0].row, checks[0].seed) for c in checks}
 
 
@@ -276,3 +279,66 @@ def test_gt_show_of_a_file_lists_builds_and_the_measured_ceiling(tiny_gt: Path, 
     refused = subprocess.run([*cli, "gt", "show", BENCH, "--file", str(other)], capture_output=True, text=True, timeout=300)
     assert refused.returncode == 3 and "holds the GT of benchmark 'nb201-cifar10'" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_cells_record_the_training_path_and_a_sequential_build_mixes_in(bench, tiny_gt: Path, tmp_path: Path) -> None:
+    from harness.gt.gt_file import PATH_NAMES
+    from harness.gt.verify import verify_gt
+
+    gt = read_gt(tiny_gt)
+    assert (gt.cell_path == PATH_NAMES.index("stacked-v1")).all() and (gt.cell_batch == 2).all()
+    assert gt.attrs["builds"][0]["path"] == "stacked-v1"
+    out = tmp_path / "mixed.h5"
+    shutil.copy(tiny_gt, out)
+    build_gt(bench, n_archs=4, seeds=[0, 1], workers=1, out=out, progress=False, recipe=TINY, path="sequential")
+    mixed = read_gt(out)
+    assert mixed.cell_path[3].tolist() == [PATH_NAMES.index("sequential-v1")] * 2 and mixed.cell_batch[3].tolist() == [1, 1]
+    assert np.array_equal(mixed.cell_path[:3], gt.cell_path) and mixed.attrs["builds"][-1]["path"] == "sequential-v1"
+    checks = verify_gt(bench, path=out, n_cells=8, rows=(2, 4), workers=1).checks
+    assert {c.path for c in checks} == {"stacked-v1", "sequential-v1"} and all(c.matches for c in checks)
+
+
+def test_ragged_extension_keeps_old_rows_their_seeds_and_split(bench, tiny_gt: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ragged.h5"
+    shutil.copy(tiny_gt, out)
+    old = read_gt(tiny_gt)
+    trained: list[tuple[int, int]] = []
+    build_gt(bench, n_archs=6, seeds=[0], workers=1, out=out, progress=False, recipe=TINY,
+             on_result=lambda i, j, a: trained.append((int(i), int(j))))
+    gt = read_gt(out)
+    assert sorted(trained) == [(3, 0), (4, 0), (5, 0)]  # one seed on the new rows, nothing on the old ones
+    assert gt.acc.shape == (6, 2) and gt.attrs["seeds"] == [0, 1] and gt.ragged
+    assert gt.target_seeds.tolist() == [2, 2, 2, 1, 1, 1] and gt.complete.all()
+    assert gt.full.tolist() == [True] * 3 + [False] * 3 and np.isnan(gt.acc[3:, 1]).all()
+    assert np.array_equal(gt.acc[:3], old.acc) and gt.content_hash != old.content_hash
+    np.testing.assert_allclose(gt.seed_mean[3:], gt.acc[3:, 0])
+    for k in ("dev", "test"):  # old rows keep their half: no hidden archs move into the public one
+        assert np.array_equal(gt.splits[k][gt.splits[k] < 3], old.splits[k])
+    assert sorted(np.concatenate([gt.splits["dev"], gt.splits["test"]]).tolist()) == list(range(6))
+    # resuming with more seeds raises every row's count; trimming a ragged file keeps its finished prefix
+    assert trim_gt(out) == (6, 2) and read_gt(out).target_seeds.tolist() == [2, 2, 2, 1, 1, 1]
+    cli = [sys.executable, "-m", "harness.cli"]
+    shown = subprocess.run([*cli, "gt", "show", BENCH, "--file", str(out)], capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "COLUMNS": "250"})
+    assert shown.returncode == 0, shown.stderr
+    assert "6 of 6 (ragged: 3 × 2  3 × 1 seeds)" in shown.stdout and "measured ceiling τ" in shown.stdout
+
+
+def test_statistical_agreement_accepts_seed_noise_and_rejects_a_shift() -> None:
+    from harness.gt.gt_file import GroundTruth
+    from harness.gt.verify import CellCheck, statistical_agreement
+
+    rng = np.random.default_rng(0)
+    n, s = 40, 6
+    true = rng.uniform(0.8, 0.95, n)
+    acc = np.clip(true[:, None] + rng.normal(0, 0.02, (n, s)), 0, 1)
+    gt = GroundTruth(archs=[f"a{i}" for i in range(n)], acc=acc, params=np.zeros(n), flops=np.zeros(n), splits={},
+                     attrs={"seeds": list(range(s))})
+    fresh = np.clip(true + rng.normal(0, 0.02, n), 0, 1)  # another CPU kind: a new draw of the same training
+    same = [CellCheck(i, f"a{i}", 0, float(acc[i, 0]), float(fresh[i])) for i in range(n)]
+    ok = statistical_agreement(same, gt)
+    assert ok["agrees"] and ok["p_spread"] > 0.01 and ok["p_shift"] > 0.01
+    shifted = [CellCheck(i, f"a{i}", 0, float(acc[i, 0]), float(fresh[i] - 0.03)) for i in range(n)]
+    assert not statistical_agreement(shifted, gt)["agrees"]  # a systematic change of accuracy
+    wide = [CellCheck(i, f"a{i}", 0, float(acc[i, 0]), float(np.clip(true[i] + rng.normal(0, 0.08), 0, 1))) for i in range(n)]
+    assert not statistical_agreement(wide, gt)["agrees"]  # four times the seed noise: not the same training

@@ -12,6 +12,13 @@ Design, and why:
 * **Both cores.** ``workers`` spawned processes, one torch thread each (on 2 cores, 2 independent runs beat one
   run with 2 threads: the nets are too small for intra-op parallelism to pay).
 * **Order.** Arch-major (all seeds of arch 0, then arch 1, ...), so a build stopped early leaves complete archs.
+* **Two training paths.** ``sequential`` trains one net at a time (:func:`harness.gt.train.train_one`);
+  ``stacked`` trains all pending seeds of one arch together (:mod:`harness.gt.stacked`), the same independent
+  trainings with fewer, larger kernels. The file records per cell which path trained it and how many models shared
+  the batch (``cell_path`` / ``cell_batch``), and each build session its path; ``gt verify`` re-trains alike.
+* **Ragged seeds.** ``seeds`` sets how many seeds the rows this call touches should have: rows already in the file
+  keep their count when it is larger (``seeds_per_arch``), new rows get ``len(seeds)``; so ``--archs 2600
+  --seeds 3`` on the 500 × 12 file adds 2,100 rows of 3 seeds and leaves the 12-seed rows as they are.
 * **Where each cell was trained.** Standalone training is chaotic: a rounding difference early on (another torch
   build, another CPU kernel family) moves one seed's accuracy by several points. Results are bit-for-bit
   reproducible only on the same software and CPU kind, so every build session that trains cells appends its
@@ -31,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness.errors import GroundTruthError
-from harness.gt.gt_file import read_gt, split_dev_test, write_gt
+from harness.gt.gt_file import PATH_NAMES, read_gt, split_dev_test, write_gt
 from harness.gt.recipe import DEFAULT_RECIPE, Recipe
 from harness.gt.train import GTData, train_one
 
@@ -45,6 +52,9 @@ TEST_FRACTION = 0.5
 SPLIT_SEED = 0
 
 ResultHook = Callable[[int, int, float], None]
+#: training paths of the builder (``--path``); values are the names recorded in GT files
+PATHS = {"sequential": "sequential-v1", "stacked": "stacked-v1"}
+DEFAULT_PATH = "stacked"
 
 
 def harness_version() -> str:
@@ -56,11 +66,9 @@ def harness_version() -> str:
         return "0+unknown"
 
 
-def build_environment(workers: int) -> dict[str, Any]:
-    """What decides whether a cell retrains bit for bit: software versions and the CPU kernel family."""
+def cpu_model() -> str:
+    """The CPU model name (``/proc/cpuinfo``), else what :mod:`platform` says."""
     import platform
-
-    import torch
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -68,14 +76,24 @@ def build_environment(workers: int) -> dict[str, Any]:
             cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
     except OSError:
         pass
+    return cpu
+
+
+def build_environment(workers: int, path: str = "sequential") -> dict[str, Any]:
+    """What decides whether a cell retrains bit for bit: software versions and the CPU kernel family."""
+    import platform
+
+    import torch
+
     return {
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "harness_version": harness_version(),
         "torch": torch.__version__,
         "python": platform.python_version(),
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "workers": int(workers),
+        "path": PATHS[path],
         "cells": 0,
     }
 
@@ -88,8 +106,17 @@ def gt_selection(bench: Benchmark, n: int, archset_size: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(archset_size)[:n].astype(np.int64)
 
 
-def _splits(bench: Benchmark, n: int) -> dict[str, np.ndarray]:
-    return split_dev_test(n, float(bench.gt.get("test_fraction", TEST_FRACTION)), int(bench.gt.get("split_seed", SPLIT_SEED)))
+def _splits(bench: Benchmark, n: int, old: dict[str, np.ndarray] | None = None, n_old: int = 0) -> dict[str, np.ndarray]:
+    """The dev/test partition of ``n`` GT rows. Extending a file keeps its rows' split and splits only the new rows
+    (seeded by ``split_seed + n_old``): otherwise archs of the hidden test half would move into the public dev half,
+    and their values would leak with the next release."""
+    frac, seed = float(bench.gt.get("test_fraction", TEST_FRACTION)), int(bench.gt.get("split_seed", SPLIT_SEED))
+    if not old or n_old == 0 or set(old) != {"dev", "test"}:
+        return split_dev_test(n, frac, seed)
+    if n <= n_old:
+        return {k: v[v < n] for k, v in old.items()}
+    new = split_dev_test(n - n_old, frac, seed + n_old)
+    return {k: np.sort(np.concatenate([old[k], new[k] + n_old])) for k in ("test", "dev")}
 
 
 def gt_data(bench: Benchmark) -> tuple[GTData, str]:
@@ -106,13 +133,17 @@ class _State:
     """The GT being built, in memory; :meth:`save` rewrites the file atomically."""
 
     def __init__(self, path: Path, archs: list[str], index: np.ndarray, acc: np.ndarray, attrs: dict[str, Any],
-                 params: np.ndarray, flops: np.ndarray, splits: dict[str, np.ndarray]) -> None:
+                 params: np.ndarray, flops: np.ndarray, splits: dict[str, np.ndarray], target: np.ndarray,
+                 cell_path: np.ndarray, cell_batch: np.ndarray) -> None:
         self.path, self.archs, self.index, self.acc, self.attrs = path, archs, index, acc, attrs
         self.params, self.flops, self.splits = params, flops, splits
+        self.target, self.cell_path, self.cell_batch = target, cell_path, cell_batch
 
     def save(self) -> None:
+        ragged = bool((self.target < self.acc.shape[1]).any())
         write_gt(self.path, archs=self.archs, acc=self.acc, params=self.params, flops=self.flops,
-                 splits=self.splits, archset_index=self.index, attrs=self.attrs)
+                 splits=self.splits, archset_index=self.index, attrs=self.attrs,
+                 seeds_per_arch=self.target if ragged else None, cell_path=self.cell_path, cell_batch=self.cell_batch)
 
 
 def _check_compatible(path: Path, old: Any, attrs: dict[str, Any], seeds: list[int], index: np.ndarray) -> None:
@@ -128,8 +159,12 @@ def _check_compatible(path: Path, old: Any, attrs: dict[str, Any], seeds: list[i
         diff = [k for k in vars(new_recipe) if getattr(old_recipe, k) != getattr(new_recipe, k)]
         raise GroundTruthError(f"{path} was built with another recipe (differs in {', '.join(diff)}); {fix}")
     old_seeds = [int(s) for s in old.attrs.get("seeds", [])]
-    if seeds[: len(old_seeds)] != old_seeds:
-        raise GroundTruthError(f"{path} has seeds {old_seeds}; the new seeds {seeds} must start with them; {fix}")
+    k = min(len(old_seeds), len(seeds))
+    if seeds[:k] != old_seeds[:k]:
+        raise GroundTruthError(f"{path} has seeds {old_seeds}; the new seeds {seeds} must start with them "
+                               f"(or be their first ones); {fix}")
+    if tuple(old.path_names) != PATH_NAMES[: len(old.path_names)]:
+        raise GroundTruthError(f"{path} names its training paths {list(old.path_names)}, unknown to this harness; {fix}")
     n_old = len(old.archs)
     if old.archset_index is None or not np.array_equal(old.archset_index, index[:n_old]):
         raise GroundTruthError(f"{path} holds another selection of archs than this benchmark's GT; {fix}")
@@ -152,6 +187,7 @@ def _open_state(bench: Benchmark, path: Path, n_archs: int, seeds: list[int], re
     }
     old = read_gt(path) if resume and path.is_file() else None
     n = n_archs
+    columns = list(seeds)
     old_acc = np.empty((0, 0))
     if old is not None:
         n = max(n_archs, len(old.archs))  # never drop trained archs
@@ -160,15 +196,31 @@ def _open_state(bench: Benchmark, path: Path, n_archs: int, seeds: list[int], re
         attrs["created"] = old.attrs.get("created", attrs["created"])
         attrs["builds"] = list(old.attrs.get("builds", []))
         old_acc = old.acc
-    acc = np.full((n, len(seeds)), np.nan)
+        old_seeds = [int(s) for s in old.attrs.get("seeds", [])]
+        columns = old_seeds if len(old_seeds) >= len(seeds) else list(seeds)
+    attrs["seeds"] = columns
+    attrs["path_names"] = list(PATH_NAMES)
+    acc = np.full((n, len(columns)), np.nan)
     acc[: old_acc.shape[0], : old_acc.shape[1]] = old_acc
+    cell_path = np.zeros(acc.shape, dtype=np.int64)
+    cell_batch = np.zeros(acc.shape, dtype=np.int64)
+    target = np.full(n, len(seeds), dtype=np.int64)
+    if old is not None:
+        m = len(old.archs)
+        cell_path[:m, : old.n_seeds] = old.cell_path
+        cell_batch[:m, : old.n_seeds] = old.cell_batch
+        target[:m] = np.maximum(old.target_seeds, len(seeds))
     archs = [archset[i] for i in index_full]
     space = bench.space
-    return _State(path, archs, index_full, acc, attrs, space.params_many(archs), space.flops_many(archs), _splits(bench, n))
+    splits = _splits(bench, n, old.splits if old is not None else None, len(old.archs) if old is not None else 0)
+    return _State(path, archs, index_full, acc, attrs, space.params_many(archs), space.flops_many(archs), splits,
+                  target, cell_path, cell_batch)
 
 
 # ------------------------------------------------------------------------------------------------ workers
 _WORKER_DATA: GTData | None = None
+#: one unit of work: (arch, seeds trained together); the sequential path takes one seed per batch
+Batch = tuple[str, tuple[int, ...]]
 
 
 def _init_worker(data: GTData, threads: int) -> None:
@@ -179,9 +231,34 @@ def _init_worker(data: GTData, threads: int) -> None:
     _WORKER_DATA = data
 
 
-def _run_task(arch: str, seed: int, recipe_json: str) -> float:
+def train_batch(path: str, arch: str, seeds: Sequence[int], recipe: Recipe, data: GTData) -> list[float]:
+    """Train ``arch`` for each seed with training path ``path`` (``sequential``: one after another)."""
+    if path == "sequential":
+        return [train_one(arch, int(s), recipe, data) for s in seeds]
+    if path == "stacked":
+        from harness.gt.stacked import train_stacked
+
+        return train_stacked(arch, seeds, recipe, data)
+    raise GroundTruthError(f"unknown GT training path {path!r}; use one of {', '.join(PATHS)}")
+
+
+def _run_batch(path: str, arch: str, seeds: tuple[int, ...], recipe_json: str) -> list[float]:
     assert _WORKER_DATA is not None
-    return train_one(arch, seed, Recipe.from_json(recipe_json), _WORKER_DATA)
+    return train_batch(path, arch, seeds, Recipe.from_json(recipe_json), _WORKER_DATA)
+
+
+def plan_batches(cells: Sequence[tuple[int, int]], path: str, max_batch: int) -> list[list[tuple[int, int]]]:
+    """Group (row, seed column) cells into training batches: the stacked path takes the pending seeds of one row
+    together (at most ``max_batch``), the sequential path one cell at a time. Order: row-major, as given."""
+    if path == "sequential":
+        return [[c] for c in cells]
+    batches: list[list[tuple[int, int]]] = []
+    for cell in cells:
+        if batches and batches[-1][0][0] == cell[0] and len(batches[-1]) < max_batch:
+            batches[-1].append(cell)
+        else:
+            batches.append([cell])
+    return batches
 
 
 # --------------------------------------------------------------------------------------------------- main
@@ -196,13 +273,17 @@ def build_gt(
     progress: bool = True,
     recipe: Recipe | None = None,
     on_result: ResultHook | None = None,
+    path: str = DEFAULT_PATH,
+    max_batch: int = 12,
 ) -> Path:
     """Train the first ``n_archs`` GT archs of ``bench`` for every seed; write the GT file as results arrive.
 
     ``out`` defaults to the benchmark's GT path. With ``resume`` an existing compatible file is completed (only
-    its NaN cells are trained; archs and seeds may be extended); without it the file is started afresh.
-    ``workers`` ≤ 1 trains in this process. ``on_result(row, seed_column, acc)`` is called after each result is
-    on disk (tests use it to prove nothing is trained twice). Returns the path of the file.
+    its pending cells are trained; archs and seeds may be extended, see the module notes on ragged seeds); without
+    it the file is started afresh. ``workers`` ≤ 1 trains in this process. ``path`` is the training path
+    (``stacked`` or ``sequential``), ``max_batch`` the most models the stacked path trains together.
+    ``on_result(row, seed_column, acc)`` is called after each result is on disk (tests use it to prove nothing is
+    trained twice). Returns the path of the file.
     """
     from harness.benchmarks import get_benchmark
 
@@ -211,54 +292,75 @@ def build_gt(
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise GroundTruthError("--seeds must be a non-empty list of distinct integers")
+    if path not in PATHS:
+        raise GroundTruthError(f"unknown GT training path {path!r}; use one of {', '.join(PATHS)}")
+    if max_batch < 1:
+        raise GroundTruthError("--max-batch must be at least 1")
     recipe = recipe or DEFAULT_RECIPE
-    path = Path(out) if out is not None else bench.gt_path()
-    if path is None:
+    out_path = Path(out) if out is not None else bench.gt_path()
+    if out_path is None:
         raise GroundTruthError(f"benchmark {bench.name} reads its GT from a released file; it cannot be built here")
     data, data_hash = gt_data(bench)
-    state = _open_state(bench, path, n_archs, seeds, recipe, data_hash, resume)
+    if path == "stacked" and data.dims != 1:
+        path = "sequential"  # the stacked path implements 1-D nets only
+    state = _open_state(bench, out_path, n_archs, seeds, recipe, data_hash, resume)
     state.save()
-    todo = [(i, j) for i in range(min(n_archs, len(state.archs))) for j in range(len(seeds)) if math.isnan(state.acc[i, j])]
+    todo = [(i, j) for i in range(min(n_archs, len(state.archs))) for j in range(int(state.target[i]))
+            if math.isnan(state.acc[i, j])]
     if todo:
-        state.attrs.setdefault("builds", []).append(build_environment(workers))
-    _run(state, todo, seeds, recipe, data, workers, progress, on_result)
-    return path
+        state.attrs.setdefault("builds", []).append(build_environment(workers, path))
+    _run(state, plan_batches(todo, path, max_batch), path, recipe, data, workers, progress, on_result)
+    return out_path
 
 
-def _run(state: _State, todo: list[tuple[int, int]], seeds: list[int], recipe: Recipe, data: GTData, workers: int,
+def _run(state: _State, batches: list[list[tuple[int, int]]], path: str, recipe: Recipe, data: GTData, workers: int,
          progress: bool, on_result: ResultHook | None) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     console = Console(stderr=True)
-    total = int(state.acc[: len(state.archs)].size)
-    done0 = total - int(np.isnan(state.acc).sum())
+    want = np.arange(state.acc.shape[1])[None, :] < state.target[:, None]
+    total = int(want.sum())
+    done0 = int((want & np.isfinite(state.acc)).sum())
+    n_todo = sum(len(b) for b in batches)
     bar = Progress(TextColumn("[bold]GT {task.fields[bench]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TimeRemainingColumn(), console=console, disable=not progress)
     plain_log = progress and not console.is_terminal  # e.g. nohup: rich cannot redraw, log lines instead
     started = time.monotonic()
-    jobs = [(state.archs[i], seeds[j]) for i, j in todo]
+    seeds = [int(s) for s in state.attrs["seeds"]]
+    jobs = [(state.archs[b[0][0]], tuple(seeds[j] for _, j in b)) for b in batches]
+    code = PATH_NAMES.index(PATHS[path])
+    n_done = 0
+    logged = 0
     with bar:
         task = bar.add_task("train", total=total, completed=done0, bench=state.attrs["benchmark"])
-        for n_done, (k, value) in enumerate(iter_trained(jobs, recipe, data, workers), start=1):
-            i, j = todo[k]
-            state.acc[i, j] = value
-            state.attrs["builds"][-1]["cells"] += 1
+        for k, values in iter_batches(jobs, recipe, data, workers, path):
+            for (i, j), value in zip(batches[k], values, strict=True):
+                state.acc[i, j] = value
+                state.cell_path[i, j] = code
+                state.cell_batch[i, j] = len(batches[k])
+            state.attrs["builds"][-1]["cells"] += len(values)
             state.save()
-            bar.advance(task)
+            bar.advance(task, len(values))
+            n_done += len(values)
             if on_result is not None:
-                on_result(i, j, value)
-            if plain_log and (n_done % 20 == 0 or n_done == len(todo)):
+                for (i, j), value in zip(batches[k], values, strict=True):
+                    on_result(i, j, value)
+            if plain_log and (n_done - logged >= 20 or n_done == n_todo):
+                logged = n_done
                 rate = (time.monotonic() - started) / n_done
-                console.log(f"{n_done}/{len(todo)} runs this session, {rate:.2f} s/run, last {state.archs[i]} seed {seeds[j]}: {value:.4f}")
+                i, j = batches[k][-1]
+                console.log(f"{n_done}/{n_todo} runs this session, {rate:.2f} s/run ({path}), last {state.archs[i]} "
+                            f"seed {seeds[j]}: {state.acc[i, j]:.4f}")
 
 
-def iter_trained(jobs: Sequence[tuple[str, int]], recipe: Recipe, data: GTData, workers: int) -> Iterator[tuple[int, float]]:
-    """Train each (arch, seed) of ``jobs``; yield (job index, accuracy) as runs finish.
+def iter_batches(jobs: Sequence[Batch], recipe: Recipe, data: GTData, workers: int,
+                 path: str = "sequential") -> Iterator[tuple[int, list[float]]]:
+    """Train each (arch, seeds) batch of ``jobs`` with ``path``; yield (job index, accuracies) as batches finish.
 
     ``workers`` ≤ 1 trains in this process, in order. Otherwise spawned processes take the jobs through a short
     queue (2 per worker), so results arrive roughly in job order and stopping the consumer (or a kill) abandons at
-    most the runs in flight. Every path trains with one torch thread: kernels may split their sums differently
+    most the batches in flight. Every path trains with one torch thread: kernels may split their sums differently
     across threads, and a cell must not depend on ``--workers``.
     """
     if workers <= 1:
@@ -267,8 +369,8 @@ def iter_trained(jobs: Sequence[tuple[str, int]], recipe: Recipe, data: GTData, 
         previous = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            for k, (arch, seed) in enumerate(jobs):
-                yield k, train_one(arch, seed, recipe, data)
+            for k, (arch, seeds) in enumerate(jobs):
+                yield k, train_batch(path, arch, seeds, recipe, data)
         finally:
             torch.set_num_threads(previous)
         return
@@ -276,15 +378,15 @@ def iter_trained(jobs: Sequence[tuple[str, int]], recipe: Recipe, data: GTData, 
 
     ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(data, 1)) as pool:
-        futures: dict[Future[float], int] = {}
+        futures: dict[Future[list[float]], int] = {}
         queue = iter(enumerate(jobs))
         rj = recipe.to_json()
 
         def submit_one() -> None:
             item = next(queue, None)
             if item is not None:
-                k, (arch, seed) = item
-                futures[pool.submit(_run_task, arch, seed, rj)] = k
+                k, (arch, seeds) = item
+                futures[pool.submit(_run_batch, path, arch, tuple(seeds), rj)] = k
 
         try:
             for _ in range(2 * workers):
@@ -301,6 +403,12 @@ def iter_trained(jobs: Sequence[tuple[str, int]], recipe: Recipe, data: GTData, 
                 fut.cancel()
 
 
+def iter_trained(jobs: Sequence[tuple[str, int]], recipe: Recipe, data: GTData, workers: int) -> Iterator[tuple[int, float]]:
+    """Sequential-path training of single (arch, seed) jobs; yields (job index, accuracy) as runs finish."""
+    for k, values in iter_batches([(a, (s,)) for a, s in jobs], recipe, data, workers, "sequential"):
+        yield k, values[0]
+
+
 def train_cells(jobs: Sequence[tuple[str, int]], recipe: Recipe, data: GTData, workers: int,
                 on_cell: Callable[[int, int], None] | None = None) -> list[float]:
     """Train every (arch, seed) of ``jobs`` and return the accuracies in job order; ``on_cell(done, total)``."""
@@ -314,23 +422,29 @@ def train_cells(jobs: Sequence[tuple[str, int]], recipe: Recipe, data: GTData, w
 
 def trim_gt(path: Path, *, n_seeds: int | None = None) -> tuple[int, int]:
     """Cut a partly built GT file to what is finished: its first ``n_seeds`` seed columns (default: all) and the
-    longest prefix of archs trained for every one of them. Returns the new (archs, seeds) shape.
+    longest prefix of archs trained for every one of them (in a ragged file: for each row's own seed count, up to
+    ``n_seeds``). Returns the new (archs, seed columns) shape.
 
     Why a prefix: the GT archs are a prefix of one fixed permutation of the arch set, so a trimmed file is still a
-    valid GT and a later resumed build can extend it again. The dev/test split is recomputed for the new size.
+    valid GT and a later resumed build can extend it again. Rows keep their dev/test split.
     """
     gt = read_gt(path)
     seeds = list(gt.attrs.get("seeds", []))
     k = gt.n_seeds if n_seeds is None else int(n_seeds)
     if not 1 <= k <= gt.n_seeds:
         raise GroundTruthError(f"{path} has {gt.n_seeds} seed columns; cannot keep {k}")
-    done = ~np.isnan(gt.acc[:, :k]).any(axis=1)
+    target = np.minimum(gt.target_seeds, k)
+    done = ~(np.isnan(gt.acc[:, :k]) & (np.arange(k)[None, :] < target[:, None])).any(axis=1)
     n = int(np.argmin(done)) if not done.all() else len(done)
     if n == 0:
         raise GroundTruthError(f"{path}: not even the first arch is finished for {k} seeds")
     attrs = dict(gt.attrs)
     attrs["seeds"] = seeds[:k]
-    splits = split_dev_test(n, float(attrs.get("test_fraction", TEST_FRACTION)), int(attrs.get("split_seed", SPLIT_SEED)))
+    splits = ({k: v[v < n] for k, v in gt.splits.items()} if set(gt.splits) == {"dev", "test"} else
+              split_dev_test(n, float(attrs.get("test_fraction", TEST_FRACTION)), int(attrs.get("split_seed", SPLIT_SEED))))
     write_gt(path, archs=gt.archs[:n], acc=gt.acc[:n, :k], params=gt.params[:n], flops=gt.flops[:n], splits=splits,
-             archset_index=None if gt.archset_index is None else gt.archset_index[:n], attrs=attrs)
+             archset_index=None if gt.archset_index is None else gt.archset_index[:n], attrs=attrs,
+             seeds_per_arch=target[:n] if (target[:n] < k).any() else None,
+             cell_path=None if gt.cell_path is None else gt.cell_path[:n, :k],
+             cell_batch=None if gt.cell_batch is None else gt.cell_batch[:n, :k])
     return n, k

@@ -3,7 +3,14 @@
 Layout (one file per benchmark):
 
 * ``archs``        – canonical arch strings (n,)
-* ``acc``          – standalone test accuracy in [0, 1], shape (n, n_seeds); NaN where not trained yet
+* ``acc``          – standalone test accuracy in [0, 1], shape (n, n_seeds); NaN where not trained (yet)
+* ``seeds_per_arch`` – (n,) how many leading seed columns row i is meant to have (absent: all of them). A GT may
+  be *ragged*: v2 of the default benchmark has 12 seeds on its first 500 archs and 3 on the others; the cells past
+  a row's count stay NaN for good. Why NaN + a count rather than one array per row: every reader keeps the
+  rectangular ``acc`` it knows, and "not trained yet" vs "not meant to be trained" is the count's business.
+* ``cell_path``, ``cell_batch`` – (n, n_seeds) which training path trained each cell (code into the
+  ``path_names`` attribute; 0 = not trained) and how many models shared its batch; ``gt verify`` re-trains a
+  cell the same way. Absent in files made before the stacked path: their cells are sequential, batch 1.
 * ``params``, ``flops`` – exact complexity of each arch (n,)
 * ``archset_index`` – position of each GT arch in the benchmark's arch set (n,)
 * ``splits/dev``   – indices into ``archs`` of the public dev part
@@ -27,6 +34,8 @@ import numpy as np
 from harness.errors import GroundTruthError
 
 SPLITS = ("dev", "test")
+#: code -> training path of ``cell_path``; files store their own list in the ``path_names`` attribute
+PATH_NAMES = ("", "sequential-v1", "stacked-v1")
 
 
 @dataclass(frozen=True)
@@ -41,15 +50,49 @@ class GroundTruth:
     archset_index: np.ndarray | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
     content_hash: str = ""
+    seeds_per_arch: np.ndarray | None = None  # (n,) leading seed columns each row is meant to have; None: all
+    cell_path: np.ndarray | None = None  # (n, n_seeds) int code into path_names; None: not recorded
+    cell_batch: np.ndarray | None = None  # (n, n_seeds) models per batch of each cell
+    path_names: tuple[str, ...] = PATH_NAMES
 
     @property
     def n_seeds(self) -> int:
+        """Seed columns of ``acc`` (the most any row has; see :attr:`target_seeds` for a ragged GT)."""
         return int(self.acc.shape[1])
 
     @property
+    def target_seeds(self) -> np.ndarray:
+        """(n,) how many leading seed columns each row is meant to have."""
+        if self.seeds_per_arch is None:
+            return np.full(len(self.archs), self.n_seeds, dtype=np.int64)
+        return np.asarray(self.seeds_per_arch, dtype=np.int64)
+
+    @property
+    def ragged(self) -> bool:
+        """Whether rows are meant to have different seed counts."""
+        return bool(len(self.archs)) and bool((self.target_seeds < self.n_seeds).any())
+
+    @property
+    def finished_seeds(self) -> np.ndarray:
+        """(n,) trained cells of each row."""
+        return np.isfinite(self.acc).sum(axis=1)
+
+    @property
     def complete(self) -> np.ndarray:
-        """Mask of archs whose every seed is trained."""
+        """Mask of archs whose every intended seed (:attr:`target_seeds`) is trained."""
+        want = self.target_seeds
+        cols = np.arange(self.n_seeds)[None, :] < want[:, None]
+        return ~(np.isnan(self.acc) & cols).any(axis=1)
+
+    @property
+    def full(self) -> np.ndarray:
+        """Mask of archs with every seed column trained: the rectangular subset seed-reliability is measured on."""
         return ~np.isnan(self.acc).any(axis=1)
+
+    @property
+    def seed_mean(self) -> np.ndarray:
+        """Mean over each arch's trained seeds (NaN where none): the truth metrics rank against, ragged or not."""
+        return self.mean_acc
 
     @property
     def mean_acc(self) -> np.ndarray:
@@ -107,6 +150,7 @@ def read_gt(path: str | Path) -> GroundTruth:
             splits = {name: np.asarray(f[f"splits/{name}"][...], dtype=np.int64) for name in SPLITS if f"splits/{name}" in f}
             archset_index = np.asarray(f["archset_index"][...], dtype=np.int64) if "archset_index" in f else None
             attrs = {k: _attr(v) for k, v in f.attrs.items()}
+            extra = {name: np.asarray(f[name][...], dtype=np.int64) for name in ("seeds_per_arch", "cell_path", "cell_batch") if name in f}
     except (OSError, KeyError) as exc:
         raise GroundTruthError(f"ground-truth file {path} is unreadable or incomplete: {exc}") from None
     if acc.ndim != 2 or acc.shape[0] != len(archs):
@@ -117,6 +161,23 @@ def read_gt(path: str | Path) -> GroundTruth:
             f"ground-truth file {path}: accuracies must be fractions in [0, 1] or NaN (not trained yet), "
             f"found range [{finished.min():g}, {finished.max():g}]"
         )
+    spa = extra.get("seeds_per_arch")
+    if spa is not None and (spa.shape != (len(archs),) or (len(archs) and not (spa.min() >= 1 and spa.max() <= acc.shape[1]))):
+        raise GroundTruthError(f"ground-truth file {path}: seeds_per_arch must give 1..{acc.shape[1]} seeds for each of {len(archs)} archs")
+    for name in ("cell_path", "cell_batch"):
+        if name in extra and extra[name].shape != acc.shape:
+            raise GroundTruthError(f"ground-truth file {path}: {name} has shape {extra[name].shape}, acc {acc.shape}")
+    names = attrs.get("path_names")
+    path_names = tuple(str(n) for n in names) if isinstance(names, list) and names else PATH_NAMES
+    cell_path, cell_batch = extra.get("cell_path"), extra.get("cell_batch")
+    if cell_path is None:  # made before training paths were recorded: only the sequential path existed
+        cell_path = np.where(np.isfinite(acc), PATH_NAMES.index("sequential-v1"), 0)
+        cell_batch = np.where(np.isfinite(acc), 1, 0)
+        path_names = PATH_NAMES
+    elif cell_path.size and not (cell_path.min() >= 0 and cell_path.max() < len(path_names)):
+        raise GroundTruthError(f"ground-truth file {path}: cell_path codes outside its {len(path_names)} path names")
+    if cell_batch is None:
+        cell_batch = np.where(np.isfinite(acc), 1, 0)
     return GroundTruth(
         archs=archs,
         acc=acc,
@@ -126,6 +187,10 @@ def read_gt(path: str | Path) -> GroundTruth:
         archset_index=archset_index,
         attrs=attrs,
         content_hash=content_hash(acc, archs, splits),
+        seeds_per_arch=spa,
+        cell_path=cell_path,
+        cell_batch=cell_batch,
+        path_names=path_names,
     )
 
 
@@ -146,6 +211,9 @@ def write_gt(
     splits: dict[str, np.ndarray],
     archset_index: np.ndarray | None,
     attrs: dict[str, Any],
+    seeds_per_arch: np.ndarray | None = None,
+    cell_path: np.ndarray | None = None,
+    cell_batch: np.ndarray | None = None,
 ) -> None:
     """Write a GT file atomically (temporary file, fsync, rename).
 
@@ -165,6 +233,9 @@ def write_gt(
         f.create_dataset("flops", data=np.asarray(flops, dtype=np.int64))
         if archset_index is not None:
             f.create_dataset("archset_index", data=np.asarray(archset_index, dtype=np.int64))
+        for name, arr in (("seeds_per_arch", seeds_per_arch), ("cell_path", cell_path), ("cell_batch", cell_batch)):
+            if arr is not None:
+                f.create_dataset(name, data=np.asarray(arr, dtype=np.int64))
         for name, idx in splits.items():
             f.create_dataset(f"splits/{name}", data=np.asarray(idx, dtype=np.int64))
         for key, value in attrs.items():

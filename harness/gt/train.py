@@ -9,6 +9,7 @@ random state is untouched and a result is reproducible on the same machine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -18,6 +19,9 @@ from torch import nn
 from harness.errors import GroundTruthError
 from harness.gt.recipe import Recipe
 from reference_nets.resnet20_width import StandaloneNet
+
+#: Name of this training path as recorded in GT files (one model at a time, 1-D convolutions, channels first).
+PATH_NAME = "sequential-v1"
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,12 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return correct / int(x.shape[0])
 
 
-def train_one(arch: str, seed: int, recipe: Recipe, data: GTData) -> float:
-    """Train ``arch`` with ``recipe`` and ``seed``; return its accuracy on ``data.x_test``."""
+def train_one(arch: str, seed: int, recipe: Recipe, data: GTData,
+              on_step: Callable[[int, float], None] | None = None) -> float:
+    """Train ``arch`` with ``recipe`` and ``seed``; return its accuracy on ``data.x_test``.
+
+    ``on_step(step, loss)`` sees every training loss (tests compare trajectories across training paths).
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = StandaloneNet(arch, dims=data.dims, in_channels=data.in_channels, num_classes=data.num_classes)
@@ -88,6 +96,7 @@ def train_one(arch: str, seed: int, recipe: Recipe, data: GTData) -> float:
         ema = _Ema(model, recipe.ema_decay) if recipe.ema_decay is not None else None
         gen = torch.Generator().manual_seed(seed)
         model.train()
+        step = 0
         for _ in range(recipe.epochs):
             perm = torch.randperm(n, generator=gen)
             for s in range(steps_per_epoch):
@@ -99,6 +108,9 @@ def train_one(arch: str, seed: int, recipe: Recipe, data: GTData) -> float:
                 sched.step()
                 if ema is not None:
                     ema.update(model)
+                if on_step is not None:
+                    on_step(step, float(loss.detach()))
+                step += 1
         final = ema.model if ema is not None else model
         return accuracy(final, data.x_test, data.y_test, recipe.eval_batch_size)
 
