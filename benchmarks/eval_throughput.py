@@ -115,7 +115,9 @@ def _metric_gap(bench, ref_archs: list[str], preds: dict[str, np.ndarray]) -> st
         gaps = {m: abs(values[k][m] - ref[m]) for m in ref if np.isfinite(ref[m]) and np.isfinite(values[k][m])}
         worst = max(gaps, key=gaps.get)
         parts.append(f"{k} vs reference max |Δmetric| = {gaps[worst]:.1e} ({worst})")
-    return f"metrics on {len(rows)} GT archs ({bench.primary_metric} by reference {ref[bench.primary_metric]:.4f}): " + "; ".join(parts)
+    primary = bench.primary_metric
+    head = f"{primary} by reference {ref[primary]:.4f}" if primary in ref else "all metrics"
+    return f"metrics on {len(rows)} GT archs ({head}): " + "; ".join(parts)
 
 
 def main() -> None:

@@ -165,3 +165,14 @@ def test_fast_on_cuda_matches_cpu(bench1d: FakeBench, net1d: WidthSuperNet) -> N
     cpu = evaluate(net1d.state_dict(), bench1d, archs, progress=False)
     gpu = evaluate(net1d.state_dict(), bench1d, archs, device="cuda", progress=False)
     assert np.abs(cpu - gpu).max() <= 2 / 48  # fp32 on another device: at most a near-tie or two may flip
+
+
+@pytest.mark.parametrize("strategy", ["walk", "grouped"])
+def test_both_strategies_give_the_reference_predictions(bench1d: FakeBench, net1d: WidthSuperNet, strategy: str) -> None:
+    """The old grouped path stays selectable (the benchmark times it against the walk); both are the protocol."""
+    archs = bench1d.space.sample_unique(np.random.default_rng(9), 10)
+    ref = evaluate(net1d.state_dict(), bench1d, archs, evaluator="reference", progress=False)
+    for opts in (FastOptions(strategy=strategy, workers=1), FastOptions(strategy=strategy, chunk_size=4, eval_block=9, workers=1)):
+        res = evaluate_with_info(net1d.state_dict(), bench1d, archs, progress=False, options=opts)
+        assert res.info["strategy"] == strategy
+        assert np.array_equal(ref, res.scores)
