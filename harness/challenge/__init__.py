@@ -8,7 +8,8 @@ Public API::
     Host.add_team(name) -> token (printed once; only its hash is stored)
     intake.submit_folder / submit_zip               checked, limited, enqueued (the app's only write)
     worker.run_worker(host, once=, concurrency=, gpus=)
-    views.participant_rows / views.leaderboard / views.final_ranking
+    views.participant_rows / views.host_rows / views.leaderboard (one entry per team by the ranking rule)
+    ray_exec.ray_executor(address)                  jobs as Ray tasks that return predictions only
 """
 
 from harness.challenge.config import Challenge, ChallengeError, Limits, Phase, init_challenge, parse_challenge

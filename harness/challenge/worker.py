@@ -16,10 +16,8 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from harness.challenge.host import Host
@@ -166,6 +164,3 @@ def run_worker(
         raise
     return outcomes
 
-
-def upload_path(host: Host, job: Job) -> Path:
-    return host.upload_dir(job.upload)
