@@ -25,8 +25,7 @@ def metric_replicates(
     n_boot: int = N_BOOT, seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Point value per predictor (S,) and its values on ``n_boot`` arch resamples shared by all (B, S)."""
-    from harness.metrics._engine import point_values
-    from harness.metrics.point import prepare
+    from harness.metrics.registry import point_values, prepare
     from harness.metrics.resampling import resample_values
 
     preps = [prepare(p, truth, params, [metric]) for p in preds]
