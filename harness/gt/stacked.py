@@ -33,7 +33,7 @@ from torch import nn
 
 from harness.errors import GroundTruthError
 from harness.gt.recipe import Recipe
-from harness.gt.train import GTData, _Ema, _scheduler
+from harness.gt.train import GTData, _Ema, _scheduler, training_plan
 from harness.spaces.resnet20_width import NUM_BLOCKS, block_stride, block_widths, has_projection
 from reference_nets.resnet20_width import StandaloneNet, as_widths
 
@@ -168,15 +168,7 @@ def train_stacked(arch: str, seeds: Sequence[int], recipe: Recipe, data: GTData,
     if data.dims != 1:
         raise GroundTruthError("the stacked GT path trains 1-D nets only; use the sequential path")
     as_widths(arch)
-    x, y = data.x_train, data.y_train
-    if recipe.train_samples is not None:
-        x, y = x[: recipe.train_samples], y[: recipe.train_samples]
-    n = int(x.shape[0])
-    bs = min(recipe.batch_size, n)
-    steps_per_epoch = n // bs
-    total_steps = recipe.epochs * steps_per_epoch
-    if recipe.schedule == "onecycle" and recipe.warmup_fraction * total_steps < 2:
-        raise GroundTruthError(f"recipe has {total_steps} steps; the one-cycle warm-up needs warmup_fraction × steps ≥ 2")
+    x, y, n, bs, steps_per_epoch, total_steps = training_plan(recipe, data)
     nets, gens = [], []
     with torch.random.fork_rng(devices=[]):
         for seed in seeds:  # exactly the initial weights train_one draws for this seed

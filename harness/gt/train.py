@@ -71,6 +71,24 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return correct / int(x.shape[0])
 
 
+def training_plan(recipe: Recipe, data: GTData) -> tuple[torch.Tensor, torch.Tensor, int, int, int, int]:
+    """The training samples and step counts a recipe implies: ``(x, y, n, batch_size, steps_per_epoch, total_steps)``.
+
+    One definition for every training path (sequential and stacked), so both train on the same samples for the
+    same number of steps.
+    """
+    x, y = data.x_train, data.y_train
+    if recipe.train_samples is not None:
+        x, y = x[: recipe.train_samples], y[: recipe.train_samples]
+    n = int(x.shape[0])
+    bs = min(recipe.batch_size, n)
+    steps_per_epoch = n // bs
+    total_steps = recipe.epochs * steps_per_epoch
+    if recipe.schedule == "onecycle" and recipe.warmup_fraction * total_steps < 2:
+        raise GroundTruthError(f"recipe has {total_steps} steps; the one-cycle warm-up needs warmup_fraction × steps ≥ 2")
+    return x, y, n, bs, steps_per_epoch, total_steps
+
+
 def train_one(arch: str, seed: int, recipe: Recipe, data: GTData,
               on_step: Callable[[int, float], None] | None = None) -> float:
     """Train ``arch`` with ``recipe`` and ``seed``; return its accuracy on ``data.x_test``.
@@ -80,17 +98,7 @@ def train_one(arch: str, seed: int, recipe: Recipe, data: GTData,
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = StandaloneNet(arch, dims=data.dims, in_channels=data.in_channels, num_classes=data.num_classes)
-        x, y = data.x_train, data.y_train
-        if recipe.train_samples is not None:
-            x, y = x[: recipe.train_samples], y[: recipe.train_samples]
-        n = int(x.shape[0])
-        bs = min(recipe.batch_size, n)
-        steps_per_epoch = n // bs
-        total_steps = recipe.epochs * steps_per_epoch
-        if recipe.schedule == "onecycle" and recipe.warmup_fraction * total_steps < 2:
-            raise GroundTruthError(
-                f"recipe has {total_steps} steps; the one-cycle warm-up needs warmup_fraction × steps ≥ 2"
-            )
+        x, y, n, bs, steps_per_epoch, total_steps = training_plan(recipe, data)
         opt = _optimizer(model, recipe)
         sched = _scheduler(opt, recipe, total_steps)
         ema = _Ema(model, recipe.ema_decay) if recipe.ema_decay is not None else None
