@@ -26,6 +26,7 @@ import numpy as np
 
 from harness import __version__
 from harness.errors import UsageError
+from harness.progress import ProgressCallback
 
 UNSAVED = "unsaved"
 
@@ -43,7 +44,7 @@ def score_supernet(
     evaluator: str = "fast",
     device: str = "cpu",
     n_boot: int = 1000,
-    on_progress: Callable[[str, float, str], None] | None = None,
+    progress: ProgressCallback | None = None,
     on_metrics: Callable[[dict[str, Any]], None] | None = None,
 ) -> Any:
     """Evaluate ``model_or_state_dict`` on ``benchmark`` and compute the metrics; returns a RunRecord.
@@ -51,7 +52,8 @@ def score_supernet(
     ``store``: None (nothing written; the record's ``run_id`` is ``"unsaved"``), a folder path, or a
     :class:`~harness.store.ResultStore`. ``seed``: the training seed you used (recorded; also seeds the
     bootstrap). ``group_id``: add the run to a seed group (a run from a loop is then a trainer run of that group).
-    ``on_metrics`` receives the metrics payload as soon as the GT archs are evaluated.
+    ``progress`` receives :class:`harness.progress.ProgressEvent` values (stages "evaluate GT archs", "evaluate the
+    rest"); ``on_metrics`` receives the metrics payload as soon as the GT archs are evaluated.
     """
     from harness.benchmarks import get_benchmark
     from harness.scoring import ScoreOptions, evaluate_gt_first, gt_positions, metrics_payload
@@ -84,7 +86,7 @@ def score_supernet(
             group_id=group_id, seed=seed, gt_only=gt_only,
         )
     opts = ScoreOptions(evaluator=evaluator, device=device, seed=seed or 0, n_boot=n_boot, gt_only=gt_only,
-                        progress=False, on_progress=on_progress)
+                        progress=progress if progress is not None else False)
     timings: dict[str, float] = {}
     first = gt_positions(gt)
     done: dict[str, Any] = {}

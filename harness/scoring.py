@@ -15,7 +15,7 @@ archs' stored scores are the very numbers the metrics used: the second pass neve
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,10 @@ from harness.benchmarks import Benchmark, get_benchmark
 from harness.errors import HarnessError, ManifestError, SubmissionError
 from harness.gt.gt_file import GroundTruth
 from harness.metrics import evaluate_predictions
+from harness.progress import ProgressArg, ProgressEvent, resolve, restage
 from harness.store import ResultStore, RunRecord
 
 SPLITS = ("dev", "test")
-ProgressFn = Callable[[str, float, str], None]  # (stage, fraction, message)
 
 
 @dataclass
@@ -40,8 +40,9 @@ class ScoreOptions:
     seed: int = 0
     n_boot: int = 1000
     budget_seconds: float | None = None
-    progress: bool = True
-    on_progress: ProgressFn | None = None
+    #: a :data:`harness.progress.ProgressCallback` (stages "train", "evaluate GT archs", "evaluate the rest",
+    #: "seeds"), True (log lines) or False (silent); see :func:`harness.progress.resolve`
+    progress: ProgressArg = True
     extra: dict[str, Any] = field(default_factory=dict)
     gt_only: bool = False  # evaluate the GT archs only (quick iteration); the run records it
     group_id: str | None = None  # set by score_group
@@ -58,16 +59,12 @@ def gt_positions(gt: GroundTruth) -> np.ndarray:
 def split_predictions(archs: list[str], scores: np.ndarray, gt: GroundTruth, split: str) -> np.ndarray:
     """A stored run's scores of the GT archs of ``split``, in GT order; works for full and GT-only runs.
 
-    Looked up by arch string, so a GT-only run (which stores the GT archs only) and a full run give the same
-    numbers. Raises HarnessError when a GT arch is missing (predictions for another arch set).
+    Looked up by arch string (:func:`harness.gt.align.split_scores`, the app's alignment too), so a GT-only run
+    and a full run give the same numbers. Raises HarnessError when a GT arch is missing (another arch set).
     """
-    idx = gt.split_indices(split)
-    where = {a: i for i, a in enumerate(archs)}
-    try:
-        pos = np.fromiter((where[gt.archs[i]] for i in idx), dtype=np.int64, count=idx.size)
-    except KeyError:
-        raise HarnessError("the run's predictions lack some GT archs (another arch set?); score the submission again") from None
-    return np.asarray(scores, dtype=np.float64)[pos]
+    from harness.gt.align import split_scores
+
+    return split_scores(archs, scores, gt, split)
 
 
 def split_metrics(pred: np.ndarray, gt: GroundTruth, *, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
@@ -117,10 +114,9 @@ def _predict(
             from dataclasses import replace
 
             budget = replace(budget, seconds=float(opts.budget_seconds))
-        progress = None
-        if opts.on_progress is not None:
-            progress = lambda frac, msg: opts.on_progress("train", frac, msg)  # noqa: E731
-        model = run_trainer(sub, bench, budget=budget, device=opts.device, seed=opts.seed, progress=progress)
+        progress = resolve(opts.progress)
+        model = run_trainer(sub, bench, budget=budget, device=opts.device, seed=opts.seed,
+                            progress=restage(progress, "train"))
         timings["train_s"] = time.perf_counter() - t0
     return evaluate_gt_first(model, bench, archs, opts, timings, first, on_first)
 
@@ -139,16 +135,14 @@ def evaluate_gt_first(
 
     rest = np.setdiff1d(np.arange(len(archs)), first)
     pred = np.full(len(archs), np.nan)
+    progress = resolve(opts.progress)
 
     def run_pass(stage: str, positions: np.ndarray) -> np.ndarray:
-        eval_progress: Any = opts.progress
-        if opts.on_progress is not None:
-            eval_progress = lambda frac, msg: opts.on_progress(stage, frac, msg)  # noqa: E731
+        eval_progress = restage(progress, stage)
         subset = [archs[i] for i in positions]
         if isinstance(model, SubnetModuleHandle):
             # A submission's own module class: evaluated inside the sandbox, never unpickled here.
-            out = model.evaluate(bench, subset, device=opts.device, seed=opts.seed,
-                                 progress=eval_progress if callable(eval_progress) else None)
+            out = model.evaluate(bench, subset, device=opts.device, seed=opts.seed, progress=eval_progress)
         else:
             out = evaluate(model, bench, subset, evaluator=opts.evaluator, device=opts.device, progress=eval_progress)
         out = np.asarray(out, dtype=np.float64)
@@ -263,6 +257,33 @@ def rescore_run(store: ResultStore, run: RunRecord, *, n_boot: int = 1000, seed:
     return store.get_run(run.run_id)
 
 
+def current_gt_hash(bench: Benchmark) -> str | None:
+    """Content hash of ``bench``'s GT as it is now; None when the GT is not available (then nothing is stale)."""
+    try:
+        return bench.ground_truth().content_hash
+    except HarnessError:
+        return None
+
+
+def is_stale(gt_hash: str | None, current: str | None) -> bool:
+    """Was a run (or group row) scored against another GT than the ``current`` one? Its metrics need a rescore."""
+    return current is not None and (gt_hash or "") != current
+
+
+def runs_to_rescore(store: ResultStore, benchmark: str | None = None, *, all_runs: bool = False) -> Iterator[RunRecord]:
+    """The completed runs ``nas-harness rescore`` recomputes: those scored against an older GT (or all with
+    ``all_runs``), of ``benchmark`` or of every benchmark with runs, benchmark by benchmark in name order.
+
+    Lazy per benchmark: a benchmark's list is read after the previous one's runs were handled. Raises
+    UnknownNameError for an unknown benchmark and HarnessError when its current GT cannot be read.
+    """
+    names = [benchmark] if benchmark else sorted({r.benchmark for r in store.list_runs(status="ok")})
+    for name in names:
+        bench = get_benchmark(name)
+        current = bench.ground_truth().content_hash
+        yield from (store.list_runs(benchmark=name, status="ok") if all_runs else store.stale_runs(name, current))
+
+
 def parse_seeds(text: str) -> list[int]:
     """``--seeds`` as given: a count N (seeds 0..N-1), a list ``0,1,2`` or a range ``5-9``; one-line errors."""
     from harness.errors import UsageError
@@ -310,16 +331,16 @@ def score_group(
     if sub.kind != "trainer":
         raise UsageError(f"--seeds needs a trainer submission; {sub.manifest.name!r} is a {sub.kind} (one run by nature)")
     group_id = store.new_group_id()
+    progress = resolve(opts.progress)
+    opts = replace(opts, progress=progress)  # one LogProgress for the whole group, not one per seed
     runs: list[RunRecord] = []
     for i, s in enumerate(seeds):
-        if opts.on_progress is not None:
-            opts.on_progress("seeds", i / len(seeds), f"seed {s} ({i + 1}/{len(seeds)})")
+        progress(ProgressEvent("seeds", i, len(seeds), f"seed {s} ({i + 1}/{len(seeds)})"))
         run = score_submission(sub_dir, store, replace(opts, seed=s, group_id=group_id))
         runs.append(run)
         if on_run is not None:
             on_run(s, run)
-    if opts.on_progress is not None:
-        opts.on_progress("seeds", 1.0, f"{len(seeds)} seeds done")
+    progress(ProgressEvent("seeds", len(seeds), len(seeds), f"{len(seeds)} seeds done"))
     return group_id, runs
 
 

@@ -135,23 +135,19 @@ def display_status(run: RunRecord) -> str:
 # ------------------------------------------------------------------------------------------ per-arch data
 @st.cache_data(max_entries=64, show_spinner=False)
 def _arch_frame(root: str, run_id: str, predictions_hash: str, benchmark: str, gt_hash: str, split: str) -> pd.DataFrame:  # noqa: ARG001
+    from harness.gt.align import split_scores
+
     archs, scores = open_store(Path(root)).load_predictions(run_id)
     gt = get_benchmark(benchmark).ground_truth()
     idx = gt.split_indices(split)
-    if gt.archset_index is None:
-        raise StoreError(f"the {benchmark} ground truth does not say where its archs are in the arch set")
-    pos = np.asarray(gt.archset_index)[idx]
-    if len(archs) < len(get_benchmark(benchmark).archs()):  # a GT-only run stores the GT archs only: by name
-        where = {a: i for i, a in enumerate(archs)}
-        if any(gt.archs[i] not in where for i in idx):
-            raise StoreError(f"run {run_id} evaluated another GT's archs only; rescore it")
-        pos = np.array([where[gt.archs[i]] for i in idx], dtype=np.int64)
-    elif pos.size and (pos.max() >= len(archs) or any(archs[p] != gt.archs[i] for p, i in zip(pos, idx, strict=True))):
-        raise StoreError(f"run {run_id} was scored on another arch set than the current {benchmark} GT; rescore it")
+    try:  # the alignment `nas-harness compare` uses: by arch string, full and GT-only runs alike
+        split_score = split_scores(archs, scores, gt, split)
+    except HarnessError:
+        raise StoreError(f"run {run_id} was scored on another arch set than the current {benchmark} GT; rescore it") from None
     frame = pd.DataFrame(
         {
             "arch": [gt.archs[i] for i in idx],
-            "score": scores[pos],
+            "score": split_score,
             "gt_acc": gt.mean_acc[idx],
             "params": np.asarray(gt.params)[idx],
         }

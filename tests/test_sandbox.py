@@ -73,7 +73,7 @@ def train(ctx):
 """
     folder = make_trainer(tmp_path, source)
     seen: list[tuple[float, str]] = []
-    state = run(folder, mode=mode, progress=lambda f, m: seen.append((f, m)))
+    state = run(folder, mode=mode, progress=lambda e: seen.append((e.done, e.message)))
     from reference_nets.resnet20_width import WidthSuperNet
 
     ref = WidthSuperNet(1, 1, 10)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from harness.challenge.config import ChallengeError
+from harness.progress import ProgressEvent
 
 MAX_LOG_LINES = 200
 DEFAULT_CHUNK = 10_000
@@ -61,9 +62,9 @@ def predict_on_node(sub_zip: bytes, benchmark: str, opts: dict[str, Any], chunk:
 
     logs: list[str] = []
 
-    def on_progress(stage: str, frac: float, msg: str) -> None:
+    def on_progress(event: ProgressEvent) -> None:
         if len(logs) < MAX_LOG_LINES:
-            logs.append(f"{stage} {frac:.0%} {' '.join(str(msg).split())[:200]}")
+            logs.append(f"{event.stage} {event.fraction or 0.0:.0%} {' '.join(str(event.message).split())[:200]}")
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nas-harness-ray-") as tmp:
@@ -75,8 +76,7 @@ def predict_on_node(sub_zip: bytes, benchmark: str, opts: dict[str, Any], chunk:
             archs = archs[chunk[0]:chunk[1]]
         timings: dict[str, float] = {}
         so = ScoreOptions(evaluator=opts.get("evaluator", "fast"), device=opts.get("device", "cpu"),
-                          seed=int(opts.get("seed", 0)), budget_seconds=opts.get("budget_seconds"), progress=False,
-                          on_progress=on_progress)
+                          seed=int(opts.get("seed", 0)), budget_seconds=opts.get("budget_seconds"), progress=on_progress)
         if chunk is not None:
             from harness.evaluation import evaluate
             from harness.submission import load_checkpoint

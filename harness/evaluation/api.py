@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from harness.evaluation.bn_calibration import deterministic_kernels
 from harness.evaluation.fast import FastOptions, schedule, unique_widths
 from harness.evaluation.params_check import check_realised_params
 from harness.evaluation.progress import progress_bar
+from harness.progress import ProgressArg
 from harness.evaluation.protocol import EvalData, eval_data_for
 from harness.evaluation.reference import reference_correct
 from harness.evaluation.workers import ChunkJob, default_workers, job_runner, job_tasks, run_chunks
@@ -109,7 +110,7 @@ def _validated(space: Any, archs: Sequence[str]) -> list[str]:
     return archs
 
 
-def _run_fast(prep: _Prepared, bench: Any, archs: list[str], data: EvalData, device: torch.device, opts: FastOptions, progress: bool | Callable[[float, str], None], info: dict) -> np.ndarray:
+def _run_fast(prep: _Prepared, bench: Any, archs: list[str], data: EvalData, device: torch.device, opts: FastOptions, progress: ProgressArg, info: dict) -> np.ndarray:
     space = bench.space
     jobs, members = _fast_jobs(prep, space, archs)
     sched = schedule(data, space.dims, opts, device)
@@ -142,7 +143,7 @@ def _run_fast(prep: _Prepared, bench: Any, archs: list[str], data: EvalData, dev
     return out
 
 
-def _run_reference(prep: _Prepared, bench: Any, archs: list[str], data: EvalData, device: torch.device, progress: bool | Callable[[float, str], None]) -> np.ndarray:
+def _run_reference(prep: _Prepared, bench: Any, archs: list[str], data: EvalData, device: torch.device, progress: ProgressArg) -> np.ndarray:
     module = prep.module
     if module is None:  # weights only (a reference or few-shot state dict) asked for the reference loop
         from harness.submission.reference import new_few_shot_supernet, new_reference_supernet
@@ -169,7 +170,7 @@ def evaluate_with_info(
     *,
     evaluator: str = "fast",
     device: str | torch.device = "cpu",
-    progress: bool | Callable[[float, str], None] = True,
+    progress: ProgressArg = True,
     options: FastOptions | None = None,
     check_params: bool = True,
 ) -> EvalResult:
@@ -211,7 +212,7 @@ def evaluate(
     *,
     evaluator: str = "fast",
     device: str | torch.device = "cpu",
-    progress: bool | Callable[[float, str], None] = True,
+    progress: ProgressArg = True,
     options: FastOptions | None = None,
     check_params: bool = True,
 ) -> np.ndarray:

@@ -41,6 +41,7 @@ from harness.errors import GroundTruthError
 from harness.gt.gt_file import PATH_NAMES, read_gt, split_dev_test, write_gt
 from harness.gt.recipe import DEFAULT_RECIPE, Recipe
 from harness.gt.train import GTData, train_one
+from harness.progress import Counter, ProgressArg, ProgressCallback, ProgressEvent, resolve, silent
 
 if TYPE_CHECKING:
     from harness.benchmarks.registry import Benchmark
@@ -270,7 +271,7 @@ def build_gt(
     workers: int = 2,
     out: Path | None = None,
     resume: bool = True,
-    progress: bool = True,
+    progress: ProgressArg = True,
     recipe: Recipe | None = None,
     on_result: ResultHook | None = None,
     path: str = DEFAULT_PATH,
@@ -283,7 +284,8 @@ def build_gt(
     it the file is started afresh. ``workers`` ≤ 1 trains in this process. ``path`` is the training path
     (``stacked`` or ``sequential``), ``max_batch`` the most models the stacked path trains together.
     ``on_result(row, seed_column, acc)`` is called after each result is on disk (tests use it to prove nothing is
-    trained twice). Returns the path of the file.
+    trained twice). ``progress`` gets one event per finished batch: stage ``GT <benchmark>``, cells done of all the
+    file's cells, and a line on this session's rate (:func:`harness.progress.resolve`). Returns the path of the file.
     """
     from harness.benchmarks import get_benchmark
 
@@ -314,44 +316,35 @@ def build_gt(
 
 
 def _run(state: _State, batches: list[list[tuple[int, int]]], path: str, recipe: Recipe, data: GTData, workers: int,
-         progress: bool, on_result: ResultHook | None) -> None:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    console = Console(stderr=True)
+         progress: ProgressArg, on_result: ResultHook | None) -> None:
+    report = resolve(progress)
     want = np.arange(state.acc.shape[1])[None, :] < state.target[:, None]
     total = int(want.sum())
     done0 = int((want & np.isfinite(state.acc)).sum())
     n_todo = sum(len(b) for b in batches)
-    bar = Progress(TextColumn("[bold]GT {task.fields[bench]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TimeRemainingColumn(), console=console, disable=not progress)
-    plain_log = progress and not console.is_terminal  # e.g. nohup: rich cannot redraw, log lines instead
+    stage = f"GT {state.attrs['benchmark']}"
     started = time.monotonic()
     seeds = [int(s) for s in state.attrs["seeds"]]
     jobs = [(state.archs[b[0][0]], tuple(seeds[j] for _, j in b)) for b in batches]
     code = PATH_NAMES.index(PATHS[path])
     n_done = 0
-    logged = 0
-    with bar:
-        task = bar.add_task("train", total=total, completed=done0, bench=state.attrs["benchmark"])
-        for k, values in iter_batches(jobs, recipe, data, workers, path):
+    report(ProgressEvent(stage, done0, total, f"{n_todo} runs to train ({path})"))
+    for k, values in iter_batches(jobs, recipe, data, workers, path):
+        for (i, j), value in zip(batches[k], values, strict=True):
+            state.acc[i, j] = value
+            state.cell_path[i, j] = code
+            state.cell_batch[i, j] = len(batches[k])
+        state.attrs["builds"][-1]["cells"] += len(values)
+        state.save()
+        n_done += len(values)
+        if on_result is not None:
             for (i, j), value in zip(batches[k], values, strict=True):
-                state.acc[i, j] = value
-                state.cell_path[i, j] = code
-                state.cell_batch[i, j] = len(batches[k])
-            state.attrs["builds"][-1]["cells"] += len(values)
-            state.save()
-            bar.advance(task, len(values))
-            n_done += len(values)
-            if on_result is not None:
-                for (i, j), value in zip(batches[k], values, strict=True):
-                    on_result(i, j, value)
-            if plain_log and (n_done - logged >= 20 or n_done == n_todo):
-                logged = n_done
-                rate = (time.monotonic() - started) / n_done
-                i, j = batches[k][-1]
-                console.log(f"{n_done}/{n_todo} runs this session, {rate:.2f} s/run ({path}), last {state.archs[i]} "
-                            f"seed {seeds[j]}: {state.acc[i, j]:.4f}")
+                on_result(i, j, value)
+        rate = (time.monotonic() - started) / n_done
+        i, j = batches[k][-1]
+        report(ProgressEvent(stage, done0 + n_done, total,
+                             f"{n_done}/{n_todo} runs this session, {rate:.2f} s/run ({path}), last {state.archs[i]} "
+                             f"seed {seeds[j]}: {state.acc[i, j]:.4f}"))
 
 
 def iter_batches(jobs: Sequence[Batch], recipe: Recipe, data: GTData, workers: int,
@@ -410,13 +403,13 @@ def iter_trained(jobs: Sequence[tuple[str, int]], recipe: Recipe, data: GTData, 
 
 
 def train_cells(jobs: Sequence[tuple[str, int]], recipe: Recipe, data: GTData, workers: int,
-                on_cell: Callable[[int, int], None] | None = None) -> list[float]:
-    """Train every (arch, seed) of ``jobs`` and return the accuracies in job order; ``on_cell(done, total)``."""
+                progress: ProgressCallback | None = None) -> list[float]:
+    """Train every (arch, seed) of ``jobs`` and return the accuracies in job order; one ``progress`` event a cell."""
     values = [math.nan] * len(jobs)
-    for done, (k, value) in enumerate(iter_trained(jobs, recipe, data, workers), start=1):
+    counter = Counter(progress or silent, "training GT cells", len(jobs), "cells")
+    for k, value in iter_trained(jobs, recipe, data, workers):
         values[k] = value
-        if on_cell is not None:
-            on_cell(done, len(jobs))
+        counter.advance()
     return values
 
 

@@ -23,7 +23,6 @@ of as many models as it was (``cell_batch``; the batch companions themselves do 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,12 +32,13 @@ import numpy as np
 from harness.errors import GroundTruthError
 from harness.gt.gt_file import GroundTruth, read_gt
 from harness.gt.recipe import Recipe
+from harness.progress import Counter, ProgressCallback, silent
 
 if TYPE_CHECKING:
     from harness.benchmarks.registry import Benchmark
 
-CellHook = Callable[[int, int], None]
-
+#: the progress stage of :func:`verify_gt` (one unit per re-trained cell)
+VERIFY_STAGE = "re-training GT cells"
 
 @dataclass(frozen=True)
 class CellCheck:
@@ -123,7 +123,7 @@ def statistical_agreement(checks: list[CellCheck], gt: GroundTruth, alpha: float
 
 
 def _retrain(gt: GroundTruth, cells: list[tuple[int, int]], seeds: list[int], recipe: Recipe, data: Any, workers: int,
-             on_cell: CellHook | None) -> list[float]:
+             progress: ProgressCallback | None) -> list[float]:
     """Re-train ``cells`` each the way it was built: its path, and for the stacked path a batch of its size."""
     from harness.gt.builder import PATHS, iter_batches
 
@@ -147,16 +147,14 @@ def _retrain(gt: GroundTruth, cells: list[tuple[int, int]], seeds: list[int], re
         jobs.append((path, gt.archs[i], (seeds[j], *companions)))
         where.append([n] + [None] * len(companions))
     values = [float("nan")] * len(cells)
-    done = 0
+    counter = Counter(progress or silent, VERIFY_STAGE, len(cells), "cells")
     for path in ("sequential", "stacked"):
         mine = [k for k, job in enumerate(jobs) if job[0] == path]
         for k, vals in iter_batches([(jobs[m][1], jobs[m][2]) for m in mine], recipe, data, workers, path):
             for slot, v in zip(where[mine[k]], vals, strict=True):
                 if slot is not None:
                     values[slot] = v
-                    done += 1
-                    if on_cell is not None:
-                        on_cell(done, len(cells))
+                    counter.advance()
     return values
 
 
@@ -168,13 +166,14 @@ def verify_gt(
     rows: tuple[int, int] | None = None,
     sample_seed: int = 0,
     workers: int = 2,
-    on_cell: CellHook | None = None,
+    progress: ProgressCallback | None = None,
     alpha: float = 0.01,
 ) -> VerifyResult:
     """Re-train ``n_cells`` finished cells of the GT file (default: the benchmark's) with the file's own recipe.
 
     The recipe, seeds and data hash come from the file; data of another hash is refused (a mismatch would then say
-    nothing about the trainer). ``on_cell(done, total)`` reports progress. The result names this machine's CPU
+    nothing about the trainer). ``progress`` receives one event per re-trained cell (stage
+    :data:`VERIFY_STAGE`). The result names this machine's CPU
     kind and the builds' ones, and carries the statistical verdict used when they differ.
     """
     from harness.gt.builder import build_environment, gt_data
@@ -193,7 +192,7 @@ def verify_gt(
     if gt.attrs.get("data_hash") != data_hash:
         raise GroundTruthError(f"{path} was built on other data (data hash differs) than benchmark {bench.name} loads")
     cells = pick_cells(gt.acc, n_cells, rows, sample_seed)
-    values = _retrain(gt, cells, seeds, recipe, data, workers, on_cell)
+    values = _retrain(gt, cells, seeds, recipe, data, workers, progress)
     checks = [CellCheck(i, gt.archs[i], seeds[j], float(gt.acc[i, j]), v,
                         gt.path_names[int(gt.cell_path[i, j])] if gt.cell_path is not None else "sequential-v1",
                         int(gt.cell_batch[i, j]) if gt.cell_batch is not None else 1)

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from harness.errors import SubmissionError
-from harness.submission.isolation import ProgressFn, isolation_mode, make_scratch, remove_tree, run_job
+from harness.progress import ProgressCallback, fractions
+from harness.submission.isolation import isolation_mode, make_scratch, remove_tree, run_job
 from harness.submission.policy import make_policy
 
 if TYPE_CHECKING:
@@ -128,7 +129,7 @@ class SubnetModuleHandle:
         seed: int = 0,
         checks: int = DEFAULT_CHECKS,
         seconds: float | None = None,
-        progress: ProgressFn | None = None,
+        progress: ProgressCallback | None = None,
         isolation: str | None = None,
         threads: int | None = None,
     ) -> np.ndarray:
@@ -173,7 +174,7 @@ class SubnetModuleHandle:
             outcome = run_job(
                 job, policy=policy, scratch=work, seconds=float(seconds or DEFAULT_EVAL_SECONDS),
                 memory_gb=float(self.budget.memory_gb), mode=isolation_mode(isolation), what="module evaluation",
-                progress=progress,
+                progress=fractions(progress, "evaluate"),
             )
             pred = _load_predictions(outcome.out_dir / "pred.npy", (len(archs), int(eval_x.shape[0])))
             if pred.shape != (len(archs), int(eval_x.shape[0])) or not np.issubdtype(pred.dtype, np.integer):
@@ -183,7 +184,7 @@ class SubnetModuleHandle:
             remove_tree(work)
 
     def evaluate(self, bench: Benchmark, archs: Sequence[str], *, device: str = "cpu", seed: int = 0,
-                 progress: ProgressFn | None = None, seconds: float | None = None, isolation: str | None = None,
+                 progress: ProgressCallback | None = None, seconds: float | None = None, isolation: str | None = None,
                  threads: int | None = None) -> np.ndarray:
         """Inherited-weight accuracy of each arch under ``bench``'s protocol (float64, in [0, 1]).
 

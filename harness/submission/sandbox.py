@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 import torch
 
 from harness.errors import SubmissionError
+from harness.progress import ProgressCallback, fractions
 from harness.submission.checkpoint import expected_state_bytes, safe_torch_load
 from harness.submission.handle import SubnetModuleHandle, default_threads
-from harness.submission.isolation import ProgressFn, isolation_mode, make_scratch, remove_tree, run_job
+from harness.submission.isolation import isolation_mode, make_scratch, remove_tree, run_job
 from harness.submission.policy import make_policy
 from harness.submission.reference import check_finite, validate_state_dict
 
@@ -40,7 +41,7 @@ def run_trainer(
     budget: Budget | None = None,
     device: str = "cpu",
     seed: int = 0,
-    progress: ProgressFn | None = None,
+    progress: ProgressCallback | None = None,
     scratch: Path | None = None,
     isolation: str | None = None,
     threads: int | None = None,
@@ -51,8 +52,8 @@ def run_trainer(
     returned the reference class, else a :class:`SubnetModuleHandle` for the submission's own module.
 
     ``budget`` defaults to the benchmark's; ``budget.seconds`` is wall clock for the whole child process (start,
-    training, saving); ``budget.memory_gb`` caps its address space. ``progress(fraction, message)`` is called
-    with the trainer's progress (fraction in [0, 1]; status lines repeat the last fraction). ``scratch`` is the folder the
+    training, saving); ``budget.memory_gb`` caps its address space. ``progress`` receives the trainer's
+    ``ctx.progress`` as events of stage "train" (fraction in [0, 1]; status lines repeat the last fraction). ``scratch`` is the folder the
     trainer may write (a private temporary folder by default, removed afterwards). ``isolation`` overrides
     ``$NAS_HARNESS_SANDBOX`` (``auto``, ``bwrap``, ``fallback``); ``threads`` is the sandbox's torch thread count
     (default 1, or ``$NAS_HARNESS_SANDBOX_THREADS``).
@@ -86,7 +87,7 @@ def run_trainer(
         }
         outcome = run_job(
             job, policy=policy, scratch=work, seconds=float(budget.seconds), memory_gb=float(budget.memory_gb),
-            mode=mode, what="trainer", progress=progress,
+            mode=mode, what="trainer", progress=fractions(progress, "train"),
         )
         # the output folder is as untrusted as the trainer's code (it may have written these files itself and
         # exited): a reference state dict is bounded by the benchmark's size, the zip and tensors are checked

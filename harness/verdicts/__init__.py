@@ -8,8 +8,10 @@ Public API::
     metric_replicates(preds, truth, params, metric, n_boot, seed) -> (points, reps)
     resolve(store, run_or_group_id) -> Side;  summarize(store, side, bench, split, metric) -> GroupSummary
     compare_sides(store, a, b, bench, split, metric) -> Comparison
+    leaderboard_rows(store, bench, split, all_runs=False) -> list[dict]   # what `nas-harness leaderboard` ranks
 """
 
+from harness.verdicts.board import ROW_METRICS, leaderboard_rows
 from harness.verdicts.groups import (
     GroupSummary,
     Side,
@@ -24,7 +26,7 @@ from harness.verdicts.groups import (
 from harness.verdicts.stats import LEVEL, POWER, Comparison, Interval, NonInferiority, compare_groups, group_interval, non_inferiority
 
 __all__ = [
-    "LEVEL", "POWER", "Comparison", "GroupSummary", "Interval", "NonInferiority", "Side", "check_metric",
+    "LEVEL", "POWER", "ROW_METRICS", "Comparison", "GroupSummary", "Interval", "NonInferiority", "Side", "check_metric",
     "compare_groups", "compare_sides", "fix_command", "group_interval", "matching_seeds", "metric_replicates", "non_inferiority",
-    "resolve", "summarize",
+    "leaderboard_rows", "resolve", "summarize",
 ]

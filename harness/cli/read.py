@@ -1,0 +1,195 @@
+"""Commands that read the results store: ``leaderboard``, ``show``, ``compare`` and ``export``."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from harness.cli.options import JsonOpt, SplitOpt, StoreOpt, open_store, output_folder_exists, split_choice
+from harness.cli.render import (
+    comparison_table,
+    console,
+    fmt,
+    group_table,
+    noise_warnings,
+    print_json,
+    print_warnings,
+    render_report,
+    run_json,
+    u,
+)
+from harness.errors import HarnessError
+
+
+def leaderboard(
+    benchmark: Annotated[Optional[str], typer.Argument(help="Benchmark (default: every benchmark with runs).")] = None,
+    store: StoreOpt = None,
+    split: SplitOpt = "dev",
+    all_runs: Annotated[bool, typer.Option("--all-runs", help="Every single run, not only the best per submission.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ranked seed groups (mean, CI over seeds and archs) and single runs (marked), by the primary metric."""
+    from harness.benchmarks import get_benchmark
+    from harness.scoring import current_gt_hash
+    from harness.verdicts import leaderboard_rows
+
+    split_choice(split)
+    results = open_store(store, must_exist=True)
+    names = [benchmark] if benchmark else sorted({r.benchmark for r in results.list_runs(status="ok")})
+    if benchmark:
+        get_benchmark(benchmark)
+    if not names:
+        if as_json:
+            print_json({"benchmarks": {}})
+            return
+        console.print("no scored runs yet: `nas-harness score submissions/NAME`")
+        return
+    out: dict[str, Any] = {}
+    for name in names:
+        bench = get_benchmark(name)
+        current_gt = current_gt_hash(bench)
+        entries = leaderboard_rows(results, bench, split, all_runs)
+        out[name] = {"primary_metric": bench.primary_metric, "split": split, "rows": entries}
+        if not as_json:
+            console.print(leaderboard_table(results, bench, split, entries, current_gt))
+    if as_json:
+        print_json({"benchmarks": out})
+
+
+def leaderboard_table(results: Any, bench: Any, split: str, entries: list[dict[str, Any]], current_gt: str | None) -> Table:
+    """One benchmark's rows, under the reference rows (split-half agreement, #params baseline) of its best run."""
+    from harness.metrics import LEADERBOARD_COLUMNS, METRICS, split_half_of
+    from harness.scoring import is_stale
+
+    name, primary = bench.name, bench.primary_metric
+    others = [k for k in LEADERBOARD_COLUMNS if k != primary]
+    digits = {k: 4 if k in METRICS and METRICS[k].unit == "pp" else 3 for k in (primary, *others)}
+    table = Table(title=f"{name} — {split} split, ranked by {primary} (groups: mean of runs, CI over seeds and archs)")
+    primary_label = METRICS[primary].label if primary in METRICS else primary
+    for col in ("#", "submission", "kind", "runs", primary_label, "95% CI", "run SD", *(METRICS[k].label for k in others), "group / run", "note"):
+        table.add_column(col, min_width=6 if col not in ("#", "note", "runs") else None, overflow="fold")
+    rows = results.leaderboard(name, split=split, primary=primary, best_per_submission=True)
+    payload = rows[0].metrics.get("splits", {}).get(split, {}) if rows else {}
+    if payload:
+        ceiling = split_half_of(payload)
+        base = payload.get("baseline", {})
+        table.add_row("", "[italic]split-half agreement (GT seeds)[/]", "reference", "", fmt(ceiling.get(primary), digits[primary]), "", "",
+                      *(fmt(ceiling.get(k), digits[k]) for k in others), "", "")
+        table.add_row("", "[italic]#params baseline[/]", "reference", "", fmt(base.get(primary, {}).get("value"), digits[primary]), "", "",
+                      *(fmt(base.get(k, {}).get("value"), digits[k]) for k in others), "", "")
+    for e in entries:
+        note = []
+        if e["is_baseline"]:
+            note.append("baseline")
+        if e["single_trainer_run"] or (e["type"] == "group" and e["n_runs"] < 2):
+            note.append("[yellow]single run: no seed variance[/]")
+        if e["gt_only"]:
+            note.append("GT archs only")
+        if is_stale(e["gt_hash"], current_gt):
+            note.append("[red]stale GT: rescore[/]")
+        m = e["metrics"]
+        ci = f"[{fmt(e['ci_low'], 3)}, {fmt(e['ci_high'], 3)}]"
+        table.add_row(str(e["rank"]), u(e["submission"]), u(e["kind"]), str(e["n_runs"]), fmt(e["value"], digits[primary]), ci, fmt(e["sd"], 3),
+                      *(fmt(m.get(k), digits[k]) for k in others), u(e["id"]), ", ".join(note))
+    return table
+
+
+def show(
+    run_id: Annotated[str, typer.Argument(help="A run id or a group id (g…), or a unique prefix.")],
+    store: StoreOpt = None,
+    split: SplitOpt = "dev",
+    as_json: JsonOpt = False,
+) -> None:
+    """One run (manifest, status, timings, metrics) or one seed group (its runs and the group interval)."""
+    split_choice(split)
+    results = open_store(store, must_exist=True)
+    if results.is_group_id(run_id):
+        from harness.benchmarks import get_benchmark
+        from harness.verdicts import resolve, summarize
+
+        side = resolve(results, run_id)
+        bench = get_benchmark(side.runs[0].benchmark)
+        summary = summarize(results, side, bench, split, bench.primary_metric)
+        if as_json:
+            print_json({"group": summary.to_dict(), "runs": [run_json(r, split) for r in side.runs]})
+            return
+        console.print(group_table([summary], f"seed group {u(side.label)} — {split} split, {summary.metric}"))
+        return
+    run = results.get_run(run_id)
+    if as_json:
+        print_json(run_json(run, split))
+        return
+    head = Table(show_header=False, title=f"run {u(run.run_id)}")
+    for key in ("benchmark", "submission", "kind", "status", "created", "finished", "group_id", "seed", "harness_version", "gt_hash", "submission_hash", "error"):
+        value = getattr(run, key, None)
+        if value not in (None, ""):
+            head.add_row(key, u(str(value)[:100]))
+    if run.gt_only:
+        head.add_row("evaluated", "GT archs only (--gt-only)")
+    if run.timings:
+        head.add_row("timings", ", ".join(f"{k} {v:.1f}s" for k, v in run.timings.items()))
+    console.print(head)
+    if run.status == "ok":
+        render_report(run, split)
+
+
+def compare(
+    run_a: Annotated[str, typer.Argument(help="Run id or group id (g…) of A.")],
+    run_b: Annotated[str, typer.Argument(help="Run id or group id (g…) of B.")],
+    store: StoreOpt = None,
+    split: SplitOpt = "dev",
+    metric: Annotated[Optional[str], typer.Option(help="Metric (default: the benchmark's primary).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Is A better than B? Δ with a CI over training seeds (groups) and GT archs, p, P(A better), detectable Δ."""
+    from harness.benchmarks import get_benchmark
+    from harness.verdicts import compare_sides, resolve
+
+    split_choice(split)
+    results = open_store(store, must_exist=True)
+    a, b = resolve(results, run_a), resolve(results, run_b)
+    if a.runs[0].benchmark != b.runs[0].benchmark:
+        raise HarnessError(f"runs are on different benchmarks ({a.runs[0].benchmark} vs {b.runs[0].benchmark})")
+    bench = get_benchmark(a.runs[0].benchmark)
+    name = metric or bench.primary_metric
+    cmp = compare_sides(results, a, b, bench, split, name)
+    n = int(bench.ground_truth().split_indices(split).size)
+    warnings = noise_warnings(a, b)
+    if as_json:
+        print_json({"a": {"id": a.label, "submission": a.submission, "runs": [r.run_id for r in a.runs]},
+                    "b": {"id": b.label, "submission": b.submission, "runs": [r.run_id for r in b.runs]},
+                    "split": split, "n_archs": n, "comparison": cmp.to_dict(), "warnings": warnings})
+        return
+    console.print(comparison_table(cmp, a, b, split, n))
+    print_warnings(warnings)
+
+
+def export(
+    store: StoreOpt = None,
+    benchmark: Annotated[Optional[str], typer.Option(help="Only this benchmark.")] = None,
+    split: SplitOpt = "dev",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="CSV file (default stdout).")] = None,
+) -> None:
+    """Export runs with their metrics as CSV."""
+    from harness.submission.text import csv_cell
+
+    split_choice(split)
+    results = open_store(store, must_exist=True)
+    runs = results.list_runs(benchmark=benchmark)
+    names = sorted({k for r in runs for k in r.metrics.get("splits", {}).get(split, {}).get("metrics", {})})
+    output_folder_exists(out)
+    stream = open(out, "w", newline="") if out else sys.stdout  # noqa: SIM115
+    try:
+        writer = csv.writer(stream)
+        writer.writerow(["run_id", "benchmark", "submission", "kind", "status", "created", "gt_hash", "error", "group_id", "seed", "gt_only", *names, *(f"{n}_ci_low" for n in names), *(f"{n}_ci_high" for n in names)])
+        for r in runs:
+            m = r.metrics.get("splits", {}).get(split, {}).get("metrics", {})
+            writer.writerow([*map(csv_cell, (r.run_id, r.benchmark, r.submission, r.kind, r.status, r.created, r.gt_hash, r.error or "", r.group_id or "")), "" if r.seed is None else r.seed, int(r.gt_only), *(m.get(n, {}).get("value", "") for n in names), *(m.get(n, {}).get("ci_low", "") for n in names), *(m.get(n, {}).get("ci_high", "") for n in names)])
+    finally:
+        if out:
+            stream.close()

@@ -1,0 +1,63 @@
+"""The rows of ``nas-harness leaderboard``: a row per seed group and per single run, ranked by the primary metric.
+
+Why here: a leaderboard row is a verdict (a group's interval carries seed and arch noise, a single trainer run is
+marked as lacking seed variance), so it is computed next to :func:`summarize`; the CLI only renders the rows, and
+``--json`` prints them as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from harness.verdicts.groups import resolve, summarize
+
+#: metrics averaged into each row besides the primary one (the keys of a row's ``metrics``; ``--json`` shows them)
+ROW_METRICS: tuple[str, ...] = ("kendall_tau", "spearman", "pearson", "p_at_top_5", "top1_regret")
+#: bootstrap resamples of a group row's interval (a ranking, not a verdict: fewer than ``compare``)
+ROW_BOOT = 400
+
+
+def _mean_metric(runs: Sequence[Any], name: str, split: str) -> float | None:
+    vals = [v for v in (r.metric(name, split) for r in runs) if v is not None]
+    return float(sum(vals) / len(vals)) if vals else None
+
+
+def leaderboard_rows(store: Any, bench: Any, split: str, all_runs: bool = False) -> list[dict[str, Any]]:
+    """Rows of one benchmark: a row per seed group (mean, interval over seeds and archs) and per single run.
+
+    Single runs are those outside any group (best per submission unless ``all_runs``); a trainer's single run
+    is marked as such, since its interval lacks training-seed variance. Rows are ranked (``rank`` from 1) by the
+    primary metric in its direction, missing values last, ties by id.
+    """
+    from harness.metrics import METRICS
+
+    primary = bench.primary_metric
+    rows: list[dict[str, Any]] = []
+    for gid in sorted(store.groups(bench.name)):
+        side = resolve(store, gid)
+        g = summarize(store, side, bench, split, primary, n_boot=ROW_BOOT)
+        last = side.runs[-1]
+        rows.append({"type": "group", "id": gid, "submission": side.submission, "kind": side.kind,
+                     "n_runs": len(side.runs), "seeds": side.seeds, "gt_only": any(r.gt_only for r in side.runs),
+                     "value": g.interval.value, "ci_low": g.interval.ci_low, "ci_high": g.interval.ci_high, "sd": g.sd,
+                     "values": list(g.values), "metrics": {k: _mean_metric(side.runs, k, split) for k in ROW_METRICS},
+                     "is_baseline": last.is_baseline, "gt_hash": last.gt_hash, "single_trainer_run": False})
+    singles = [r for r in store.leaderboard(bench.name, split=split, primary=primary, best_per_submission=False)
+               if r.group_id is None]
+    seen: set[str] = set()
+    for r in singles:
+        if not all_runs and r.submission in seen:
+            continue
+        seen.add(r.submission)
+        est = (r.report(split).get("metrics") or {}).get(primary) or {}
+        rows.append({"type": "run", "id": r.run_id, "submission": r.submission, "kind": r.kind, "n_runs": 1,
+                     "seeds": [r.seed], "gt_only": r.gt_only, "value": r.metric(primary, split),
+                     "ci_low": est.get("ci_low"), "ci_high": est.get("ci_high"), "sd": None, "values": [r.metric(primary, split)],
+                     "metrics": {k: r.metric(k, split) for k in ROW_METRICS}, "is_baseline": r.is_baseline,
+                     "gt_hash": r.gt_hash, "single_trainer_run": r.is_single_trainer_run})
+    hib = METRICS[primary].higher_is_better if primary in METRICS else True
+    rows.sort(key=lambda e: (e["value"] is None, -(e["value"] or 0.0) if hib is not False else (e["value"] or 0.0), e["id"]))
+    for i, e in enumerate(rows, 1):
+        e["rank"] = i
+    return rows
