@@ -258,16 +258,12 @@ def rescore_run(store: ResultStore, run: RunRecord, *, n_boot: int = 1000, seed:
 
 
 def current_gt_hash(bench: Benchmark) -> str | None:
-    """Content hash of ``bench``'s GT as it is now; None when the GT is not available (then nothing is stale)."""
+    """Content hash of ``bench``'s GT as it is now; None when the GT is not available (then nothing is stale,
+    :func:`harness.store.records.is_stale`)."""
     try:
         return bench.ground_truth().content_hash
     except HarnessError:
         return None
-
-
-def is_stale(gt_hash: str | None, current: str | None) -> bool:
-    """Was a run (or group row) scored against another GT than the ``current`` one? Its metrics need a rescore."""
-    return current is not None and (gt_hash or "") != current
 
 
 def runs_to_rescore(store: ResultStore, benchmark: str | None = None, *, all_runs: bool = False) -> Iterator[RunRecord]:

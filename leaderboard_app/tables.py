@@ -14,6 +14,7 @@ import pandas as pd
 
 from harness.metrics import LEADERBOARD_COLUMNS, METRICS, neutral_of, rank_key, split_half_of
 from harness.store import RunRecord
+from harness.store.records import is_stale
 from harness.store.result_store import best_run_per_submission
 
 DEFAULT_METRICS = LEADERBOARD_COLUMNS  # the one list, declared with the metrics
@@ -94,7 +95,7 @@ def choose_runs(runs: Sequence[RunRecord], *, split: str, sort_metric: str, per_
 
 def _reference_report(ranked: Sequence[RunRecord], split: str, current_gt_hash: str | None) -> dict[str, Any]:
     for r in ranked:  # references must describe the current GT; fall back to the top run's
-        if current_gt_hash is None or r.gt_hash == current_gt_hash:
+        if not is_stale(r.gt_hash, current_gt_hash):
             return r.report(split)
     return ranked[0].report(split) if ranked else {}
 
@@ -130,7 +131,7 @@ def leaderboard_frame(
         flags = []
         if r.is_baseline:
             flags.append("baseline")
-        if current_gt_hash is not None and r.gt_hash != current_gt_hash:
+        if is_stale(r.gt_hash, current_gt_hash):
             flags.append("stale GT: rescore")
         if r.is_single_trainer_run:
             flags.append("single run: no seed variance")

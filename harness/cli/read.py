@@ -64,7 +64,7 @@ def leaderboard(
 def leaderboard_table(results: Any, bench: Any, split: str, entries: list[dict[str, Any]], current_gt: str | None) -> Table:
     """One benchmark's rows, under the reference rows (split-half agreement, #params baseline) of its best run."""
     from harness.metrics import LEADERBOARD_COLUMNS, METRICS, split_half_of
-    from harness.scoring import is_stale
+    from harness.store.records import is_stale
 
     name, primary = bench.name, bench.primary_metric
     others = [k for k in LEADERBOARD_COLUMNS if k != primary]

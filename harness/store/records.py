@@ -14,6 +14,14 @@ from typing import Any
 STATUSES = ("running", "ok", "failed")
 
 
+def is_stale(gt_hash: str | None, current_gt_hash: str | None) -> bool:
+    """Was a run (or a group's row) scored against another GT than the current one? Its metrics need a rescore.
+
+    With no current GT (not available here) nothing is stale: there is nothing to rescore against.
+    """
+    return current_gt_hash is not None and (gt_hash or "") != current_gt_hash
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One scoring run as the store holds it.
