@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 #: the progress stage of :func:`verify_gt` (one unit per re-trained cell)
 VERIFY_STAGE = "re-training GT cells"
 
+
 @dataclass(frozen=True)
 class CellCheck:
     """One re-trained cell: GT row, seed, the stored and the re-trained accuracy."""
