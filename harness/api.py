@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import __version__
+from harness.version import __version__
 from harness.errors import UsageError
 from harness.progress import ProgressCallback
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import __version__
+from harness.version import __version__
 from harness.benchmarks import Benchmark, get_benchmark
 from harness.errors import HarnessError, ManifestError, SubmissionError
 from harness.gt.gt_file import GroundTruth

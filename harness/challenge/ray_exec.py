@@ -147,7 +147,7 @@ def _get(ray: Any, refs: Any) -> Any:
 
 def record_predictions(host: Any, job: Any, result: dict[str, Any], wall_s: float) -> str:
     """Host side: the metrics against the GT (which stays here), stored as one run like ``score_submission`` does."""
-    from harness import __version__
+    from harness.version import __version__
     from harness.benchmarks import get_benchmark
     from harness.errors import SubmissionError
     from harness.scoring import metrics_payload

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from harness import __version__
+from harness.version import __version__
 from harness.cli.options import output_folder_exists
 from harness.cli.render import console, err_console, fmt, u
 from harness.errors import HarnessError, UnknownNameError
