@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import StoreError, UnknownRunError
+from harness.errors import StoreError, UnknownRunError, one_line
 from harness.store import liveness
 from harness.store.connection import ThreadConnections, write_transaction
 from harness.store import predictions as pred_files
@@ -50,12 +50,6 @@ def _iso(ns: int) -> str:
 def new_run_id(ns: int) -> str:
     """``YYMMDD-HHMMSS-xxxx`` (UTC, 4 random hex digits): short, readable, sorts by start second."""
     return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%y%m%d-%H%M%S-") + secrets.token_hex(2)
-
-
-def one_line(text: str, limit: int = MAX_ERROR_CHARS) -> str:
-    """Collapse whitespace and cap the length: errors are shown in one table cell or one red line."""
-    flat = " ".join(str(text).split()) or "failed (no reason given)"
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _clean(value: Any) -> Any:
@@ -238,7 +232,7 @@ class ResultStore:
         """Mark a run failed with a one-line reason (and its timings so far); removes any predictions file."""
         from harness.submission.text import printable
 
-        error = printable(" ".join(str(error).split()), 2000)  # reasons quote participant strings: keep them inert
+        error = printable(one_line(error), 2000)  # reasons quote participant strings: keep them inert
         now = time.time_ns()
         with self._write() as con:
             row = con.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -249,7 +243,7 @@ class ResultStore:
             con.execute(
                 "UPDATE runs SET status = 'failed', error = ?, timings = COALESCE(?, timings), finished = ?, updated_ns = ?"
                 " WHERE run_id = ?",
-                (one_line(error), None if timings is None else _dumps(timings), _iso(now), now, run_id),
+                (one_line(error, MAX_ERROR_CHARS) or "failed (no reason given)", None if timings is None else _dumps(timings), _iso(now), now, run_id),
             )
         self.prediction_path(run_id).unlink(missing_ok=True)
 
