@@ -1,6 +1,6 @@
 """nas-harness: a competition-style evaluation harness and leaderboard for weight-sharing NAS supernets."""
 
-from harness.version import __version__
+from harness.version import __version__ as __version__
 
 
 def __getattr__(name: str):  # lazy: `import harness` stays free of torch (the leaderboard app imports it)

@@ -6,6 +6,21 @@ shows a traceback, and tests can assert *which* failure happened rather than par
 
 from __future__ import annotations
 
+from typing import Any
+
+
+def one_line(text: Any, limit: int | None = None) -> str:
+    """``text`` as one line: every run of whitespace (newlines, tabs) becomes one space; past ``limit`` characters
+    it is cut and ends in ``...``.
+
+    Why here, once: every failure the harness shows or stores is one line (a red CLI line, a table cell, a job's
+    error), whether it comes from a :class:`HarnessError`, a trainer's exception in the sandbox or a store reason.
+    """
+    flat = " ".join(str(text).split())
+    if limit is None or len(flat) <= limit:
+        return flat
+    return flat[: max(0, limit - 3)] + "..."
+
 
 class HarnessError(Exception):
     """Base class: a failure the user can act on. ``exit_code`` is what the CLI exits with."""
@@ -17,7 +32,7 @@ class HarnessError(Exception):
         self.message = message
 
     def __str__(self) -> str:  # one line, always
-        return " ".join(self.message.split())
+        return one_line(self.message)
 
 
 class InvalidArchError(HarnessError):

@@ -24,7 +24,7 @@ import numpy as np
 
 from harness.version import __version__
 from harness.benchmarks import Benchmark, get_benchmark
-from harness.errors import HarnessError, ManifestError, SubmissionError
+from harness.errors import HarnessError, ManifestError, SubmissionError, one_line
 from harness.gt.gt_file import GroundTruth
 from harness.metrics import evaluate_predictions
 from harness.progress import ProgressArg, ProgressEvent, resolve, restage
@@ -230,7 +230,7 @@ def score_submission(sub_dir: Path, store: ResultStore, opts: ScoreOptions | Non
     except BaseException as exc:  # KeyboardInterrupt / internal bugs: record, then let it propagate
         timings["total_s"] = time.perf_counter() - started
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"internal error: {type(exc).__name__}: {exc}"
-        store.fail_run(run_id, " ".join(reason.split()), timings)
+        store.fail_run(run_id, one_line(reason), timings)
         raise
     return store.get_run(run_id)
 

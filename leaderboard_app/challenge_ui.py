@@ -11,6 +11,8 @@ import os
 import re
 from pathlib import Path
 
+from harness.errors import one_line
+
 CHALLENGE_ENV = "NAS_HARNESS_CHALLENGE"
 _MD = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
@@ -22,7 +24,7 @@ def challenge_folder() -> Path | None:
 
 def plain(text: str) -> str:
     """Markdown-escaped one line: shown literally, never as a link, image or HTML."""
-    return _MD.sub(r"\\\1", " ".join(str(text).split()))
+    return _MD.sub(r"\\\1", one_line(text))
 
 
 def open_host(*, read_only: bool):

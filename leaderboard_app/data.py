@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from harness.errors import HarnessError, StoreError
+from harness.errors import HarnessError, StoreError, one_line
 from harness.store import ResultStore, RunRecord
 from harness.store.liveness import host_name, pid_alive
 from leaderboard_app.settings import AppContext
@@ -68,14 +68,14 @@ def _bench_info(name: str) -> BenchInfo:
     try:
         bench = get_benchmark(name)
     except Exception as exc:  # noqa: BLE001  (unknown name, bad spec: shown as a note, not a traceback)
-        return BenchInfo(name=name, error=_one_line(exc))
+        return BenchInfo(name=name, error=one_line(exc) or type(exc).__name__)
     info = {"name": name, "description": str(getattr(bench, "description", "") or ""), "primary_metric": getattr(bench, "primary_metric", None)}
     try:
         gt = bench.ground_truth()
         sizes = {s: int(gt.split_indices(s).size) for s in ("dev", "test") if s in gt.splits}
         return BenchInfo(**info, gt_hash=gt.content_hash, gt_sizes=sizes)
     except Exception as exc:  # noqa: BLE001
-        return BenchInfo(**info, error=_one_line(exc))
+        return BenchInfo(**info, error=one_line(exc) or type(exc).__name__)
 
 
 def bench_info(ctx: AppContext, name: str) -> BenchInfo:
@@ -83,10 +83,6 @@ def bench_info(ctx: AppContext, name: str) -> BenchInfo:
     info = _bench_info(name)
     return BenchInfo(info.name, info.description, info.primary_metric, info.gt_hash,
                      {k: v for k, v in info.gt_sizes.items() if k in ctx.splits}, info.error)
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 # ------------------------------------------------------------------------------------------ the store
@@ -110,7 +106,7 @@ def store_state(ctx: AppContext) -> StoreState:
     try:
         return StoreState("ok", fingerprint=open_store(ctx.store).fingerprint())
     except (StoreError, OSError) as exc:
-        return StoreState("error", _one_line(exc))
+        return StoreState("error", one_line(exc) or type(exc).__name__)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

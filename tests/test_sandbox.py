@@ -19,10 +19,11 @@ import torch
 
 from harness.benchmarks.registry import Budget
 from harness.errors import BudgetExceededError, HarnessError, SubmissionError
-from harness.submission import isolation
+from harness.submission import job as sandbox_job
+from harness.submission import launcher
 from harness.submission.landlock import abi_version
 
-BWRAP_OK, BWRAP_WHY = isolation.bwrap_status()
+BWRAP_OK, BWRAP_WHY = launcher.bwrap_status()
 MODES = ["fallback"] + (["bwrap"] if BWRAP_OK else [])
 LANDLOCK = abi_version() > 0
 MANIFEST = 'name = "{name}"\nauthors = ["tester"]\nbenchmark = "tiny-w20"\nkind = "trainer"\n'
@@ -84,31 +85,31 @@ def train(ctx):
 
 
 def test_fallback_runs_when_bwrap_is_missing(tiny_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(isolation.shutil, "which", lambda name: None)
-    isolation.bwrap_status.cache_clear()
+    monkeypatch.setattr(launcher.shutil, "which", lambda name: None)
+    launcher.bwrap_status.cache_clear()
     try:
-        assert isolation.bwrap_status() == (False, "bwrap is not installed")
-        assert isolation.isolation_mode("auto") == "fallback"
+        assert launcher.bwrap_status() == (False, "bwrap is not installed")
+        assert launcher.isolation_mode("auto") == "fallback"
         with pytest.raises(HarnessError, match="bwrap"):
-            isolation.isolation_mode("bwrap")
+            launcher.isolation_mode("bwrap")
         state = run(make_trainer(tmp_path, RETURN_FRESH))
         assert "fc.weight" in state
     finally:
-        isolation.bwrap_status.cache_clear()
+        launcher.bwrap_status.cache_clear()
 
 
 def test_fallback_runs_when_bwrap_cannot_create_namespaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = tmp_path / "bwrap"
     fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n")
     fake.chmod(0o755)
-    monkeypatch.setattr(isolation.shutil, "which", lambda name: str(fake))
-    isolation.bwrap_status.cache_clear()
+    monkeypatch.setattr(launcher.shutil, "which", lambda name: str(fake))
+    launcher.bwrap_status.cache_clear()
     try:
-        usable, why = isolation.bwrap_status()
+        usable, why = launcher.bwrap_status()
         assert not usable and "namespace" in why
-        assert isolation.isolation_mode(None) == "fallback"
+        assert launcher.isolation_mode(None) == "fallback"
     finally:
-        isolation.bwrap_status.cache_clear()
+        launcher.bwrap_status.cache_clear()
 
 
 # ----------------------------------------------------------------------------------------------- failures
@@ -201,7 +202,7 @@ def _isolation_params() -> list:
 def test_trainer_cannot_read_or_write_outside_scratch_or_reach_the_network(
     tiny_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, disabled: str
 ) -> None:
-    monkeypatch.setenv(isolation.DISABLE_ENV, disabled)
+    monkeypatch.setenv(sandbox_job.DISABLE_ENV, disabled)
     secret = tmp_path / "fake-gt.h5"
     secret.write_text("0.123456789 secret accuracy")
     outside = tmp_path / "outside.txt"
@@ -357,8 +358,8 @@ def test_unpicklable_module_needs_build_supernet(tiny_env, tmp_path: Path) -> No
 
 
 def test_scratch_quota(tiny_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(isolation, "MAX_SCRATCH_BYTES", 20 * 1024**2)
-    monkeypatch.setattr(isolation, "SCRATCH_CHECK_S", 0.5)
+    monkeypatch.setattr(launcher, "MAX_SCRATCH_BYTES", 20 * 1024**2)
+    monkeypatch.setattr(launcher, "SCRATCH_CHECK_S", 0.5)
     source = "import time\ndef train(ctx):\n    open('big.bin', 'wb').write(b'x' * 40 * 1024 * 1024)\n    time.sleep(60)\n"
     with pytest.raises(BudgetExceededError) as info:
         run(make_trainer(tmp_path, source), seconds=60)

@@ -292,3 +292,57 @@ def test_checkpoint_with_its_own_module_runs_only_in_the_sandbox(bench, tmp_path
     with pytest.raises(SubmissionError) as info:
         load_checkpoint(sub / "checkpoint.pt", bench).evaluate(bench, bench.archs()[:2], seconds=120)
     assert "does not fit the module" in str(info.value) and "missing key(s)" in str(info.value)
+
+
+SAME_AS_REFERENCE_PY = """
+from reference_nets.resnet20_width import WidthSuperNet
+
+class Same(WidthSuperNet):  # a class of its own, so the harness evaluates it in the sandbox
+    pass
+
+def build_supernet(space):
+    return Same(1, space.in_channels, space.num_classes)
+"""
+
+
+def test_sandboxed_module_predicts_exactly_as_the_reference_loop(bench, tmp_path: Path) -> None:
+    """One per-arch loop and one cut of the calibration batches on both sides of the sandbox: a module of the
+    submission's own class that computes what the reference supernet computes gets the reference loop's
+    accuracies bit for bit (both in one torch thread: the sandbox's default)."""
+    import numpy as np
+
+    from harness.evaluation import evaluate
+    from reference_nets.resnet20_width import WidthSuperNet
+
+    torch.manual_seed(3)
+    state = WidthSuperNet(1, 1, 10).state_dict()
+    sub = folder(tmp_path, {"submission.toml": manifest("checkpoint"), "supernet.py": SAME_AS_REFERENCE_PY})
+    save(state, sub / "checkpoint.pt")
+    archs = bench.archs()[:4]
+    got = load_checkpoint(load_submission(sub).payload_path, bench).evaluate(bench, archs, seconds=120, threads=1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        want = evaluate(state, bench, archs, evaluator="reference", progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    assert got.dtype == want.dtype == np.float64
+    np.testing.assert_array_equal(got, want)
+
+
+def test_sandboxed_module_gets_the_protocols_calibration_batches_or_none(bench, tmp_path: Path) -> None:
+    """A calib split too short for ``calib_batches x calib_batch_size`` is refused as it is by the harness's own
+    evaluators, never silently cut to fewer or smaller batches (before any sandbox starts)."""
+    from dataclasses import replace
+
+    from harness.errors import DataError
+    from harness.evaluation import evaluate
+
+    sub = folder(tmp_path, {"submission.toml": manifest("checkpoint"), "supernet.py": SAME_AS_REFERENCE_PY})
+    save(reference_state(), sub / "checkpoint.pt")
+    short = replace(bench, protocol=replace(bench.protocol, calib_batches=3))  # 3 x 32 > the 64 calib samples
+    archs = bench.archs()[:2]
+    with pytest.raises(DataError, match="calib split has 64 samples"):
+        load_checkpoint(load_submission(sub).payload_path, bench).evaluate(short, archs, seconds=120)
+    with pytest.raises(DataError, match="calib split has 64 samples"):
+        evaluate(reference_state(), short, archs, evaluator="reference", progress=False)

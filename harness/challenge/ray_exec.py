@@ -149,7 +149,7 @@ def record_predictions(host: Any, job: Any, result: dict[str, Any], wall_s: floa
     """Host side: the metrics against the GT (which stays here), stored as one run like ``score_submission`` does."""
     from harness.version import __version__
     from harness.benchmarks import get_benchmark
-    from harness.errors import SubmissionError
+    from harness.errors import SubmissionError, one_line
     from harness.scoring import metrics_payload
     from harness.submission import load_submission
 
@@ -174,6 +174,6 @@ def record_predictions(host: Any, job: Any, result: dict[str, Any], wall_s: floa
         timings["total_s"] = wall_s + timings["metrics_s"]
         store.complete_run(run_id, archs=archs, predictions=pred, metrics=metrics, timings=timings)
     except BaseException as exc:
-        store.fail_run(run_id, " ".join(str(exc).split()) or type(exc).__name__, timings)
+        store.fail_run(run_id, one_line(exc) or type(exc).__name__, timings)
         raise
     return run_id

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.challenge.host import Host
-from harness.errors import HarnessError, InvalidArchError, ManifestError, SubmissionError
+from harness.errors import HarnessError, InvalidArchError, ManifestError, SubmissionError, one_line
 from harness.store.queue import Job
 
 SUBMISSION_FAULTS = (ManifestError, SubmissionError, InvalidArchError)
@@ -94,7 +94,7 @@ def run_job(host: Host, job: Job, owner: str, *, device: str = "cpu",
                                  run_id=None, now_ns=host.now_ns())
             return Outcome(job, "failed" if ok else "lost", msg)
         except Exception as exc:  # noqa: BLE001  (everything else is the platform's fault: retried, not counted)
-            msg = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            msg = one_line(f"{type(exc).__name__}: {exc}")[:300]
             ok = host.queue.fail(job.job_id, owner, msg, platform=True, count_failed=False, run_id=None, now_ns=host.now_ns())
             return Outcome(job, "requeued" if ok else "lost", msg)
     ok = host.queue.finish(job.job_id, owner, run_id, job.team, host.now_ns())

@@ -20,6 +20,7 @@ from harness.evaluation.bn_calibration import bn_layers, end_calibration, start_
 from harness.evaluation.protocol import EvalData
 
 ProgressFn = Callable[[int], None]
+Forward = Callable[[nn.Module, torch.Tensor, str], torch.Tensor]
 
 
 def _forward(model: nn.Module, x: torch.Tensor, arch: str) -> torch.Tensor:
@@ -33,21 +34,49 @@ def _forward(model: nn.Module, x: torch.Tensor, arch: str) -> torch.Tensor:
 
 
 @torch.no_grad()
+def predict_arch(
+    model: nn.Module,
+    layers: list[nn.Module],
+    arch: str,
+    calib_batches: Sequence[torch.Tensor],
+    eval_x: torch.Tensor,
+    eval_batch_size: int,
+    *,
+    forward: Forward = _forward,
+    subject: str = "model",
+    fail: Callable[[str], Exception] = SubmissionError,
+) -> torch.Tensor:
+    """Predicted class (int64, on the model's device) of every row of ``eval_x`` for ``arch``, after precise-BN
+    recalibration on ``calib_batches`` in order (``model`` is modified).
+
+    The one per-arch loop of the protocol: the harness's reference loop and the sandbox's evaluation of a
+    submission's own module both call it, so the two cannot drift apart. ``forward`` is how the model is called
+    (the reference loop turns a failure into one line; the sandbox lets it through to say where in the
+    submission's files it failed); an output that is not ``(batch, classes)`` or not finite raises
+    ``fail("<subject> output for arch ...")``. ``eval_batch_size`` bounds memory only (eval mode).
+    """
+    start_calibration(model, layers)
+    for xb in calib_batches:
+        forward(model, xb, arch)
+    end_calibration(layers)
+    batch = max(1, int(eval_batch_size))
+    pred = []
+    for s in range(0, int(eval_x.shape[0]), batch):
+        xb = eval_x[s : s + batch]
+        out = forward(model, xb, arch)
+        if not torch.is_tensor(out) or out.dim() != 2 or out.shape[0] != xb.shape[0]:
+            shape = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
+            raise fail(f"{subject} output for arch {arch} has shape {shape}; expected ({xb.shape[0]}, classes)")
+        if not torch.isfinite(out).all():
+            raise fail(f"{subject} output for arch {arch} is not finite (NaN or inf)")
+        pred.append(out.argmax(dim=1))
+    return torch.cat(pred) if pred else torch.zeros(0, dtype=torch.long)
+
+
 def evaluate_arch(model: nn.Module, layers: list[nn.Module], arch: str, data: EvalData) -> int:
     """Number of correct eval predictions of ``arch`` after precise-BN recalibration (``model`` is modified)."""
-    start_calibration(model, layers)
-    for xb in data.calib_batches():
-        _forward(model, xb, arch)
-    end_calibration(layers)
-    correct = 0
-    for xb, yb in data.eval_batches():
-        out = _forward(model, xb, arch)
-        if out.dim() != 2 or out.shape[0] != xb.shape[0]:
-            raise SubmissionError(f"model output for arch {arch} has shape {tuple(out.shape)}; expected ({xb.shape[0]}, classes)")
-        if not torch.isfinite(out).all():
-            raise SubmissionError(f"model output for arch {arch} is not finite (NaN or inf)")
-        correct += int((out.argmax(dim=1) == yb).sum())
-    return correct
+    pred = predict_arch(model, layers, arch, data.calib_batches(), data.eval_x, data.eval_batch_size)
+    return int((pred == data.eval_y).sum())
 
 
 def reference_correct(

@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.errors import StoreError
-from harness.store.schema import DB_NAME, connect_ro, connect_rw
+from harness.store.connection import ThreadConnections, write_transaction
+from harness.store.schema import DB_NAME
 
 QUEUE_SCHEMA_VERSION = 1
 STATES = ("submitted", "queued", "running", "finished", "failed", "cancelled")
@@ -146,35 +145,21 @@ class QueueStore:
         self.db_path = self.root / DB_NAME
         if not read_only:
             ResultStore(self.root)  # the runs schema first (creates the folder and the database)
-        self._local = threading.local()  # one connection per thread and process (sqlite3 objects are not shared)
+        self._connections = ThreadConnections(self.db_path, read_only=read_only)
         if not read_only:
             self._migrate()
 
     # ------------------------------------------------------------------ connections
     def _connection(self) -> sqlite3.Connection:
-        cached = getattr(self._local, "con", None)
-        if cached is None or cached[0] != os.getpid():
-            con = connect_ro(self.db_path) if self.read_only else connect_rw(self.db_path)
-            self._local.con = cached = (os.getpid(), con)
-        return cached[1]
+        return self._connections.get()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, lock taken up front (``BEGIN IMMEDIATE``), so two workers never claim one job."""
         if self.read_only:
             raise StoreError(f"results store {self.root} is open read-only")
-        con = self._connection()
-        try:
-            con.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(f"results database {self.db_path}: {exc}") from None
-        try:
+        with self._connections.guarded() as con, write_transaction(con):
             yield con
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -188,11 +173,7 @@ class QueueStore:
 
     def close(self) -> None:
         """Close this thread's connection."""
-        cached = getattr(self._local, "con", None)
-        self._local.con = None
-        if cached is not None and cached[0] == os.getpid():
-            with contextlib.suppress(sqlite3.Error):
-                cached[1].close()
+        self._connections.drop()
 
     def _migrate(self) -> None:
         with self.write() as con:

@@ -20,7 +20,6 @@ import math
 import os
 import secrets
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -29,11 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import StoreError, UnknownRunError
+from harness.errors import StoreError, UnknownRunError, one_line
 from harness.store import liveness
+from harness.store.connection import ThreadConnections, write_transaction
 from harness.store import predictions as pred_files
 from harness.store.records import GROUP_COLUMN_NAMES, SELECT_COLUMNS, RunRecord, record_from_row
-from harness.store.schema import DB_NAME, check_version, connect_ro, connect_rw, ensure_schema, has_group_columns
+from harness.store.schema import DB_NAME, check_version, ensure_schema, has_group_columns
 
 GROUP_PREFIX = "g"  # group ids are "g" + the first run's id: never confused with a run id (those start with a digit)
 
@@ -50,12 +50,6 @@ def _iso(ns: int) -> str:
 def new_run_id(ns: int) -> str:
     """``YYMMDD-HHMMSS-xxxx`` (UTC, 4 random hex digits): short, readable, sorts by start second."""
     return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%y%m%d-%H%M%S-") + secrets.token_hex(2)
-
-
-def one_line(text: str, limit: int = MAX_ERROR_CHARS) -> str:
-    """Collapse whitespace and cap the length: errors are shown in one table cell or one red line."""
-    flat = " ".join(str(text).split()) or "failed (no reason given)"
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _clean(value: Any) -> Any:
@@ -102,7 +96,7 @@ class ResultStore:
         self.foreign_host_limit_s = foreign_host_limit_s
         self.db_path = self.root / DB_NAME
         self.predictions_dir = self.root / "predictions"
-        self._local = threading.local()
+        self._connections = ThreadConnections(self.db_path, read_only=read_only)
         if read_only:
             if not self.db_path.is_file():
                 raise StoreError(f"no results store at {self.root}: score a submission first")
@@ -126,51 +120,22 @@ class ResultStore:
         return (Path(root) / DB_NAME).is_file()
 
     # ------------------------------------------------------------------ connections
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """This process's and thread's connection, opened on first use.
-
-        Why cached: closing the last connection to a WAL database checkpoints and fsyncs (~10 ms), which would
-        be paid by every call. Keyed by pid (a forked child must not share its parent's handle) and held per
-        thread (the app serves sessions from several threads).
-        """
-        cached = getattr(self._local, "con", None)
-        if cached is None or cached[0] != os.getpid():
-            con = connect_ro(self.db_path) if self.read_only else connect_rw(self.db_path)
-            self._local.con = cached = (os.getpid(), con)
-        try:
-            yield cached[1]
-        except sqlite3.IntegrityError:
-            raise  # a duplicate run id: create_run draws another
-        except sqlite3.Error as exc:
-            self._drop_connection()
-            raise StoreError(f"results database {self.db_path}: {exc}") from None
-
-    def _drop_connection(self) -> None:
-        cached = getattr(self._local, "con", None)
-        self._local.con = None
-        if cached is not None and cached[0] == os.getpid():
-            with contextlib.suppress(sqlite3.Error):
-                cached[1].close()
+    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """This process's and thread's connection (cached: see :mod:`harness.store.connection`); a database
+        failure inside becomes one StoreError line."""
+        return self._connections.guarded()
 
     def close(self) -> None:
         """Close this thread's connection (optional: it is closed when the thread or process ends)."""
-        self._drop_connection()
+        self._connections.drop()
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction that takes the write lock up front (waits up to the busy timeout)."""
         if self.read_only:
             raise StoreError(f"results store {self.root} is open read-only")
-        with self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-            except BaseException:
-                if con.in_transaction:
-                    con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+        with self._connect() as con, write_transaction(con):
+            yield con
 
     def _select(self, where: str = "", args: Sequence[Any] = (), order: str = "created_ns, run_id") -> list[RunRecord]:
         cols = SELECT_COLUMNS + ("".join(", " + c for c in GROUP_COLUMN_NAMES) if self._groups else "")
@@ -267,7 +232,7 @@ class ResultStore:
         """Mark a run failed with a one-line reason (and its timings so far); removes any predictions file."""
         from harness.submission.text import printable
 
-        error = printable(" ".join(str(error).split()), 2000)  # reasons quote participant strings: keep them inert
+        error = printable(one_line(error), 2000)  # reasons quote participant strings: keep them inert
         now = time.time_ns()
         with self._write() as con:
             row = con.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -278,7 +243,7 @@ class ResultStore:
             con.execute(
                 "UPDATE runs SET status = 'failed', error = ?, timings = COALESCE(?, timings), finished = ?, updated_ns = ?"
                 " WHERE run_id = ?",
-                (one_line(error), None if timings is None else _dumps(timings), _iso(now), now, run_id),
+                (one_line(error, MAX_ERROR_CHARS) or "failed (no reason given)", None if timings is None else _dumps(timings), _iso(now), now, run_id),
             )
         self.prediction_path(run_id).unlink(missing_ok=True)
 

@@ -33,8 +33,8 @@ _EXPORTS = {
     "TrainContext": "harness.submission.context",
     "new_reference_supernet": "harness.submission.reference",
     "validate_state_dict": "harness.submission.reference",
-    "isolation_mode": "harness.submission.isolation",
-    "bwrap_status": "harness.submission.isolation",
+    "isolation_mode": "harness.submission.launcher",
+    "bwrap_status": "harness.submission.launcher",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from harness.submission.context import TrainContext
     from harness.submission.folder import Submission, content_hash, load_submission
     from harness.submission.handle import SubnetModuleHandle
-    from harness.submission.isolation import bwrap_status, isolation_mode
+    from harness.submission.launcher import bwrap_status, isolation_mode
     from harness.submission.manifest import KINDS, Manifest, parse_manifest
     from harness.submission.predictions import read_predictions, write_predictions
     from harness.submission.reference import new_reference_supernet, validate_state_dict

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from harness.errors import SubmissionError
+from harness.errors import SubmissionError, one_line
 from harness.submission.reference import check_finite, validate_state_dict
 from harness.submission.text import printable
 
@@ -52,11 +52,6 @@ def max_checkpoint_bytes() -> int:
     return int(float(value) * 1024**2) if value else MAX_CHECKPOINT_BYTES
 
 
-def _one_line(text: str, limit: int = 160) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def check_zip(path: Path, what: str, *, max_data_bytes: int | None = None) -> None:
     """Refuse a torch.save zip whose members are compressed or declare more bytes than the file (or the bound) holds.
 
@@ -74,7 +69,7 @@ def check_zip(path: Path, what: str, *, max_data_bytes: int | None = None) -> No
                                   "re-save it with torch.save(model.state_dict(), path) on a current torch") from None
         raise SubmissionError(f"{what} is truncated or corrupt: it cannot be read (not a zip archive: failed finding central directory)") from None
     except (OSError, ValueError, NotImplementedError) as exc:
-        raise SubmissionError(f"{what} is truncated or corrupt: it cannot be read ({_one_line(printable(exc), 100)})") from None
+        raise SubmissionError(f"{what} is truncated or corrupt: it cannot be read ({one_line(printable(exc), 100)})") from None
     if len(members) > MAX_OBJECTS:
         raise SubmissionError(f"{what} holds {len(members):,} zip members; a state dict needs far fewer")
     compressed = [m.filename for m in members if m.compress_type != zipfile.ZIP_STORED]
@@ -183,16 +178,16 @@ def _torch_load(path: Path, what: str) -> Any:
             detail = next((line.strip() for line in message.splitlines() if "GLOBAL" in line), "")
             if detail:
                 raise SubmissionError(
-                    f"{what} carries Python code or objects, so loading it was refused (weights_only=True: {_one_line(printable(detail, 200), 100)}); "
+                    f"{what} carries Python code or objects, so loading it was refused (weights_only=True: {one_line(printable(detail, 200), 100)}); "
                     "save plain tensors with torch.save(model.state_dict(), path)"
                 ) from None
             raise SubmissionError(
                 f"{what} is not a plain torch.save file of tensors, so loading it was refused (weights_only=True); "
                 "it is corrupt, truncated, or carries code"
             ) from None
-        raise SubmissionError(f"{what} is truncated or corrupt ({_one_line(printable(message, 200), 100)})") from None
+        raise SubmissionError(f"{what} is truncated or corrupt ({one_line(printable(message, 200), 100)})") from None
     except (EOFError, RuntimeError, zipfile.BadZipFile, ValueError, OSError, MemoryError, OverflowError, IndexError, KeyError, TypeError) as exc:
-        reason = _one_line(printable(str(exc).split(".")[0], 200), 100) or type(exc).__name__
+        reason = one_line(printable(str(exc).split(".")[0], 200), 100) or type(exc).__name__
         raise SubmissionError(f"{what} is truncated or corrupt: it cannot be read ({reason})") from None
 
 

@@ -22,7 +22,9 @@ import torch
 
 from harness.errors import SubmissionError
 from harness.progress import ProgressCallback, fractions
-from harness.submission.isolation import isolation_mode, make_scratch, remove_tree, run_job
+from harness.submission.isolation import run_job
+from harness.submission.job import make_scratch, remove_tree
+from harness.submission.launcher import isolation_mode
 from harness.submission.policy import make_policy
 
 if TYPE_CHECKING:
@@ -137,9 +139,9 @@ class SubnetModuleHandle:
 
         Per subnet, in the sandbox: every BN layer of the module is reset and re-estimated exactly over
         ``calib_batches`` (momentum ``None``: the average of the batch statistics), then ``eval_x`` is run in eval
-        mode (the functions of the harness's reference loop). First, ``checks`` subnets (the smallest, the largest,
-        and a seeded random choice) are checked for the #params the space says
-        (:func:`harness.evaluation.params_check.check_realised_params`).
+        mode (:func:`harness.evaluation.reference.predict_arch`, the harness's own reference loop). First,
+        ``checks`` subnets (the smallest, the largest, and a seeded random choice) are checked for the #params the
+        space says (:func:`harness.evaluation.params_check.check_realised_params`).
         """
         archs = list(archs)
         if not archs:
@@ -188,17 +190,18 @@ class SubnetModuleHandle:
                  threads: int | None = None) -> np.ndarray:
         """Inherited-weight accuracy of each arch under ``bench``'s protocol (float64, in [0, 1]).
 
-        Calibration: the first ``calib_batches`` batches of ``calib_batch_size`` samples of the calib split, in
-        order; evaluation: the whole eval split. The eval labels stay in the harness process.
+        The protocol's tensors are cut by :func:`harness.evaluation.protocol.eval_data_for`, the same function the
+        harness's own evaluators use: ``calib_batches`` batches of ``calib_batch_size`` consecutive samples of the
+        calib split, in order (a calib split too short for that is refused, never silently cut shorter), then the
+        whole eval split. The eval labels stay in the harness process.
         """
-        data = bench.load_data()
-        proto = bench.protocol
-        bs = int(proto.calib_batch_size)
-        calib = [data.calib.x[i * bs : (i + 1) * bs] for i in range(int(proto.calib_batches))]
-        calib = [c for c in calib if len(c)]
-        pred = self.predict(archs, calib, data.eval.x, eval_batch_size=int(proto.eval_batch_size), device=device,
-                            seed=seed, seconds=seconds, progress=progress, isolation=isolation, threads=threads)
-        labels = data.eval.y.cpu().numpy().astype(np.int64)
+        from harness.evaluation.protocol import eval_data_for
+
+        data = eval_data_for(bench)
+        pred = self.predict(archs, data.calib_batches(), data.eval_x, eval_batch_size=data.eval_batch_size,
+                            device=device, seed=seed, seconds=seconds, progress=progress, isolation=isolation,
+                            threads=threads)
+        labels = data.eval_y.cpu().numpy().astype(np.int64)
         return (pred == labels[None, :]).mean(axis=1).astype(np.float64)
 
 

@@ -15,7 +15,7 @@ path-named Unix sockets. So, before any of the submission's code runs:
 
 All three are inherited by every child and cannot be undone. Standard library only (the child applies them before
 importing torch). Architectures: x86_64 and aarch64; elsewhere :func:`harden` raises OSError and the fallback
-refuses to run untrusted code unless the host opts in (see :mod:`harness.submission.isolation`).
+refuses to run untrusted code unless the host opts in (see :mod:`harness.submission.job`, ``UNHARDENED_ENV``).
 """
 
 from __future__ import annotations

@@ -21,7 +21,9 @@ from harness.errors import SubmissionError
 from harness.progress import ProgressCallback, fractions
 from harness.submission.checkpoint import expected_state_bytes, safe_torch_load
 from harness.submission.handle import SubnetModuleHandle, default_threads
-from harness.submission.isolation import isolation_mode, make_scratch, remove_tree, run_job
+from harness.submission.isolation import run_job
+from harness.submission.job import make_scratch, remove_tree
+from harness.submission.launcher import isolation_mode
 from harness.submission.policy import make_policy
 from harness.submission.reference import check_finite, validate_state_dict
 
