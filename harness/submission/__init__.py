@@ -27,7 +27,7 @@ _EXPORTS = {
     "read_predictions": "harness.submission.predictions",
     "write_predictions": "harness.submission.predictions",
     "load_checkpoint": "harness.submission.checkpoint",
-    "safe_torch_load": "harness.submission.checkpoint",
+    "safe_torch_load": "harness.submission.torch_file",
     "run_trainer": "harness.submission.sandbox",
     "SubnetModuleHandle": "harness.submission.handle",
     "TrainContext": "harness.submission.context",
@@ -40,7 +40,8 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from harness.submission.checkpoint import load_checkpoint, safe_torch_load
+    from harness.submission.checkpoint import load_checkpoint
+    from harness.submission.torch_file import safe_torch_load
     from harness.submission.context import TrainContext
     from harness.submission.folder import Submission, content_hash, load_submission
     from harness.submission.handle import SubnetModuleHandle

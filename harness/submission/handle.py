@@ -107,7 +107,7 @@ class SubnetModuleHandle:
     # ---------------------------------------------------------------------------------------- access
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The module's weights as plain tensors (read with ``weights_only=True``)."""
-        from harness.submission.checkpoint import safe_torch_load, unwrap_state_dict
+        from harness.submission.torch_file import safe_torch_load, unwrap_state_dict
 
         if "state.pt" in self.files:
             path = self.files["state.pt"]

@@ -19,7 +19,7 @@ import torch
 
 from harness.errors import SubmissionError
 from harness.progress import ProgressCallback, fractions
-from harness.submission.checkpoint import expected_state_bytes, safe_torch_load
+from harness.submission.torch_file import expected_state_bytes, safe_torch_load
 from harness.submission.handle import SubnetModuleHandle, default_threads
 from harness.submission.isolation import run_job
 from harness.submission.job import make_scratch, remove_tree
