@@ -258,7 +258,7 @@ def run_train(job: dict, scratch: str) -> dict[str, object]:
                                  "class": f"{type(net).__module__}.{type(net).__qualname__}"}
     if not reference:
         report("status", m="checking the subnets of the returned module")
-        probe = [*extreme_archs(space), *space.sample(np.random.default_rng(seed + 1), 6)]
+        probe = [*space.extreme_archs(), *space.sample(np.random.default_rng(seed + 1), 6)]
         try:
             with flush_denormals():
                 check_realised_params(net, space, probe, tuple(ctx.train_x.shape[1:]), n_check=len(probe))
@@ -354,15 +354,6 @@ class flush_denormals:  # noqa: N801 - used as a context manager
         import torch
 
         torch.set_flush_denormal(False)
-
-
-def extreme_archs(space) -> list[str]:  # noqa: ANN001
-    """The smallest and largest arch of a width space (always part of a params check); none for other spaces."""
-    if not space.name.startswith("resnet20-width"):
-        return []
-    from harness.spaces.resnet20_width import CHOICES
-
-    return ["-".join(str(min(c)) for c in CHOICES), "-".join(str(max(c)) for c in CHOICES)]
 
 
 def run_evaluate(job: dict, scratch: str) -> dict[str, object]:
