@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.benchmarks.spec import Budget, parse_spec, read_table, spec_files
+from harness.benchmarks.spec import Budget, parse_spec, spec_files
 from harness.errors import SpecError
 
 GOOD = """
