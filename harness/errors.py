@@ -108,3 +108,21 @@ class UsageError(HarnessError):
     """Options that contradict each other or a value out of range (e.g. ``--seeds`` for a predictions file)."""
 
     exit_code = 2
+
+
+class UnsupportedError(HarnessError):
+    """An operation the chosen search space (or benchmark) does not support, e.g. few-shot splits of a cell space."""
+
+    exit_code = 2
+
+
+class SpecError(UnknownNameError):
+    """A benchmark spec (TOML) that is malformed: an unknown key, a wrong type, an unknown metric or kind.
+
+    A subclass of UnknownNameError (exit 2): a spec names things, and older callers caught that class."""
+
+
+class PluginError(HarnessError):
+    """A plugin named in ``$NAS_HARNESS_PLUGINS`` that is missing or fails to import (never skipped silently)."""
+
+    exit_code = 2

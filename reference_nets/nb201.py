@@ -9,7 +9,7 @@
   arch into an :class:`NB201Net`; both give the same outputs.
 
 Every BN is a plain ``nn.BatchNorm2d`` (affine, running statistics), so a generic evaluator can reset and
-recalibrate them per arch. The layer rule (and #params / FLOPs) lives in :mod:`harness.spaces.nb201`.
+recalibrate them per arch. The layer rule (and #params / FLOPs) lives in :mod:`harness.spaces.nb201_cell`.
 
 Why the supernet runs every non-``none`` edge, even one whose node never reaches the output: that is what the
 standalone network does, so the modules a subnet calls are exactly the parameters the space counts.
@@ -18,15 +18,12 @@ standalone network does, so the modules a subnet calls are exactly the parameter
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
 from torch import nn
 
-from harness.spaces.nb201 import CONV_KERNEL, EDGES, NUM_NODES, OPS, ops_of, stage_channels
-
-if TYPE_CHECKING:
-    from harness.spaces.nb201 import NB201Space
+from harness.spaces.nb201_cell import CONV_KERNEL, EDGES, NUM_NODES, OPS, ops_of, stage_channels
 
 Arch = str | Sequence[str] | Sequence[int]
 
@@ -165,7 +162,8 @@ class NB201Net(_Macro):
         )
 
     @classmethod
-    def for_space(cls, arch: Arch, space: NB201Space) -> NB201Net:
+    def for_space(cls, arch: Arch, space: Any) -> NB201Net:
+        """The net for an :class:`harness.spaces.nb201.NB201Space` (not imported: the space imports this module)."""
         return cls(arch, space.num_classes, space.in_channels, space.channels, space.cells_per_stage)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -215,7 +213,7 @@ class NB201SuperNet(_Macro):
         )
 
     @classmethod
-    def for_space(cls, space: NB201Space) -> NB201SuperNet:
+    def for_space(cls, space: Any) -> NB201SuperNet:
         return cls(space.num_classes, space.in_channels, space.channels, space.cells_per_stage)
 
     def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:

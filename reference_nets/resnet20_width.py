@@ -6,7 +6,7 @@
 * :class:`StandaloneNet` is the ordinary network of one arch, with exactly the parameters the space counts;
   :meth:`StandaloneNet.load_from_supernet` copies the sliced weights, so the two can be checked against each other.
 
-The layer rule lives in :mod:`harness.spaces.resnet20_width`; both networks read it from there.
+The layer rule lives in :mod:`harness.spaces.resnet20_width_layers`; both networks read it from there.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.spaces.resnet20_width import (
+from harness.spaces.resnet20_width_layers import (
     MAX_WIDTHS,
     NUM_BLOCKS,
     block_stride,

@@ -24,7 +24,7 @@ def tiny_bench_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def tiny_env(tiny_bench_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Environment (also for subprocesses) with the tiny benchmark registered and a fresh store."""
-    from harness.benchmarks.sources import clear_cache
+    from harness.benchmarks.loaders import clear_cache
 
     store = tmp_path / "store"
     monkeypatch.setenv("NAS_HARNESS_BENCHMARK_DIRS", str(tiny_bench_dir))

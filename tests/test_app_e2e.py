@@ -190,7 +190,7 @@ def capture_leaderboard(wd: WebDriver, url: str, shot: Path, expect_text: str | 
 # ------------------------------------------------------------------------------------------ the test
 def _populated_store(root: Path, bench_dir: Path) -> Path:
     from harness.benchmarks import get_benchmark
-    from harness.benchmarks.sources import clear_cache
+    from harness.benchmarks.loaders import clear_cache
     from harness.store import ResultStore
     from store_fixtures import populate
 

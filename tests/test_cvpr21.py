@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(not (CVPR / "track1_archs_50k.json").is_file(), 
 
 @pytest.fixture()
 def cvpr_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    from harness.benchmarks.sources import clear_cache
+    from harness.benchmarks.loaders import clear_cache
 
     monkeypatch.setenv("NAS_HARNESS_DATA", str(SHARED_DATA))
     monkeypatch.setenv("NAS_HARNESS_STORE", str(tmp_path / "store"))

@@ -283,7 +283,7 @@ def write_spec(folder: Path, name: str, kind: str, *, classes: int = 10, size: i
 
 @pytest.fixture()
 def bench_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from harness.benchmarks.sources import clear_cache
+    from harness.benchmarks.loaders import clear_cache
 
     monkeypatch.setenv("NAS_HARNESS_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("NAS_HARNESS_BENCHMARK_DIRS", str(tmp_path / "specs"))
@@ -350,7 +350,7 @@ def test_cifar100_kind_without_splits_evaluates_on_the_whole_test_set(bench_env:
     data = get_benchmark("t-cvpr").load_data()
     assert data.sizes() == {"train": 30, "calib": 8, "eval": 12, "gt_test": 0} and data.num_classes == 100
     shutil.rmtree(bench_env / "data" / "cifar-100-python")
-    from harness.benchmarks.sources import clear_cache
+    from harness.benchmarks.loaders import clear_cache
 
     clear_cache()
     with pytest.raises(DataError, match=r"in .*/data/cifar-100-python/$"):  # not .../cifar-100-python/cifar-100-python/

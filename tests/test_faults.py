@@ -55,7 +55,7 @@ def train(ctx):
 @pytest.fixture()
 def world(tmp_path: Path) -> dict:
     """A private tiny benchmark (its GT may be rewritten) and store, plus the environment for the CLI."""
-    from harness.benchmarks.sources import clear_cache
+    from harness.benchmarks.loaders import clear_cache
 
     bench_dir = make_tiny_benchmark(tmp_path / "bench")
     env = dict(os.environ, NAS_HARNESS_BENCHMARK_DIRS=str(bench_dir), NAS_HARNESS_STORE=str(tmp_path / "store"))
@@ -224,7 +224,7 @@ def test_eight_scorings_at_once_land_correctly_while_the_leaderboard_reads(world
 
 
 def test_changed_gt_marks_runs_stale_and_rescore_recomputes_from_stored_predictions(world: dict) -> None:
-    from harness.benchmarks.sources import clear_cache
+    from harness.benchmarks.loaders import clear_cache
     from harness.store import ResultStore
 
     env, store, bench = world["env"], world["store"], world["bench"]

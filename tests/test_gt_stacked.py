@@ -34,7 +34,7 @@ def data() -> GTData:
     x = torch.randn(1024, 1, 40, generator=gen)
     w = torch.randn(40, 10, generator=gen)
     y = (x[:, 0] @ w).argmax(1)  # a learnable labelling
-    return GTData(x[:768], y[:768], x[768:], y[768:], dims=1, in_channels=1, num_classes=10)
+    return GTData(x[:768], y[:768], x[768:], y[768:], "resnet20-width-1d", {"in_channels": 1, "num_classes": 10, "input_size": 40})
 
 
 def _losses_seq(seed: int, data: GTData, recipe=SHORT) -> list[float]:

@@ -51,7 +51,7 @@ def _checkpoint_bytes(obj: object) -> bytes:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, tiny_bench_dir: Path):
     """One store with a good baseline run, and the values hostile cases are filled with."""
-    from harness.benchmarks.sources import clear_cache
+    from harness.benchmarks.loaders import clear_cache
 
     root = tmp_path_factory.mktemp("hostile")
     env = dict(os.environ, NAS_HARNESS_BENCHMARK_DIRS=str(tiny_bench_dir), NAS_HARNESS_STORE=str(root / "store"))

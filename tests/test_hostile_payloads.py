@@ -61,7 +61,7 @@ def run_cli(args: list[str], env: dict[str, str], timeout: float = 300) -> tuple
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, tiny_bench_dir: Path):
     from harness.benchmarks import get_benchmark
-    from harness.benchmarks.sources import clear_cache
+    from harness.benchmarks.loaders import clear_cache
 
     root = tmp_path_factory.mktemp("payloads")
     env = dict(os.environ, NAS_HARNESS_BENCHMARK_DIRS=str(tiny_bench_dir), NAS_HARNESS_STORE=str(root / "store"), COLUMNS="400")

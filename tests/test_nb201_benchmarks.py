@@ -44,7 +44,7 @@ def one_thread():
 @pytest.fixture()
 def data_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty user data directory (``$NAS_HARNESS_DATA``) and fresh loader caches."""
-    from harness.benchmarks.sources import clear_cache
+    from harness.benchmarks.loaders import clear_cache
 
     data = tmp_path / "data"
     data.mkdir()
@@ -57,7 +57,7 @@ def data_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture()
 def real_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    from harness.benchmarks.sources import clear_cache
+    from harness.benchmarks.loaders import clear_cache
 
     monkeypatch.setenv("NAS_HARNESS_DATA", str(SHARED_DATA))
     monkeypatch.setenv("NAS_HARNESS_STORE", str(tmp_path / "store"))
@@ -144,7 +144,7 @@ def test_csv_gt_errors(data_env: Path, rows: list[tuple[str, float]], words: str
 
 def test_csv_gt_missing_file_column_or_data_dir(data_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from harness.benchmarks import get_benchmark
-    from harness.benchmarks.sources import clear_cache
+    from harness.benchmarks.loaders import clear_cache
 
     bench = get_benchmark("nb201-imagenet16")
     with pytest.raises(GroundTruthError, match=r"nb201_test_acc_200ep.csv does not exist: put the CSV with columns ArchitectureString and ImageNetTestAccuracy200Epochs"):
@@ -304,7 +304,7 @@ memory_gb = 6
 def tiny_nb201(data_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A tiny nb201 benchmark (C = 4, one cell per stage) on generated CIFAR-10 files, 12 archs, synthetic GT."""
     from harness.benchmarks import get_benchmark
-    from harness.benchmarks.sources import write_archset_h5
+    from harness.benchmarks.loaders import write_archset_h5
     from harness.gt.gt_file import split_dev_test, write_gt
     from harness.spaces.nb201 import NB201Space
 

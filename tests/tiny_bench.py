@@ -12,7 +12,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from harness.benchmarks.sources import write_archset_h5
+from harness.benchmarks.loaders import write_archset_h5
 from harness.gt.gt_file import split_dev_test
 from harness.spaces import get_space
 

@@ -11,7 +11,7 @@ The 120-class subset: NAS-Bench-201 keeps the images whose 1-based label is in 1
 (AutoDL-Projects ``ImageNet16(..., use_num_of_class_only=120)``). That leaves 151,700 training images and 6,000
 validation images (50 per class); NAS-Bench-201 reports "test" accuracy on half of those 6,000 ("x-test") and used
 the other half ("x-valid") for search. The reader returns the full 120-class train and val parts; how a benchmark
-splits val is the benchmark's business (see :mod:`harness.benchmarks.nb201_sources`).
+splits val is the benchmark's business (see :mod:`harness.benchmarks.loaders.nb201`).
 
 Checksums, the restricted unpickler and the missing-data message work as for CIFAR (:mod:`harness.data.cifar`).
 """

@@ -1,8 +1,9 @@
 """``evaluate``: one inherited-weight score per arch under the benchmark's protocol, by the fast or the reference path.
 
-Why one entry point: scoring should not need to know which evaluator can handle which model. The fast tree
-evaluator handles the reference width supernet (as a state dict or as the module itself); anything else (a
-submission's own module, another space's supernet) goes through the plain reference loop, which works for any
+Why one entry point: scoring should not need to know which evaluator can handle which model. The space's fast
+evaluator (``space.fast_evaluator()``, e.g. the width spaces' prefix tree) handles its reference supernet (as a
+state dict or as the module itself); anything else (a submission's own module, a space without a fast evaluator)
+goes through the plain reference loop, which works for any
 ``forward(x, arch)`` module, and the fallback is logged and reported in :class:`EvalResult.info`.
 """
 
@@ -21,17 +22,16 @@ from torch import nn
 from harness.errors import SubmissionError, UnknownNameError
 from harness.evaluation import distributed
 from harness.evaluation.bn_calibration import deterministic_kernels
-from harness.evaluation.fast import FastOptions, schedule, unique_widths
+from harness.evaluation.fast import FastOptions
 from harness.evaluation.params_check import check_realised_params
 from harness.evaluation.progress import progress_bar
 from harness.progress import ProgressArg
 from harness.evaluation.protocol import EvalData, eval_data_for
 from harness.evaluation.reference import reference_correct
-from harness.evaluation.workers import ChunkJob, default_workers, job_runner, job_tasks, run_chunks
+from harness.evaluation.workers import ChunkJob, default_workers, job_tasks
 
 log = logging.getLogger("harness.evaluation")
 EVALUATORS = ("fast", "reference")
-WIDTH_SPACES = ("resnet20-width-1d", "resnet20-width-2d")
 
 
 @dataclass
@@ -42,7 +42,7 @@ class EvalResult:
 
 @dataclass
 class _Prepared:
-    state: dict[str, torch.Tensor] | None  # reference-layout weights of a width space (fast path possible)
+    state: dict[str, torch.Tensor] | None  # reference-layout weights of a space with a fast evaluator
     module: nn.Module | None  # what the reference loop runs
     custom: bool  # a submission's own module (not the reference class)
     eps: float = 1e-5
@@ -57,15 +57,15 @@ def _prepare(model: Any, bench: Any) -> _Prepared:
     from harness.submission.reference import check_finite, is_few_shot_module, new_reference_supernet, validate_state_dict
 
     space = bench.space
-    width = space.name in WIDTH_SPACES
+    fast = space.fast_evaluator()
     if isinstance(model, nn.Module) and is_few_shot_module(model, space):
         model = model.state_dict()
     if isinstance(model, Mapping):
         what = "the few-shot supernet" if is_few_shot_state(dict(model)) else "checkpoint"
         state = validate_state_dict(model, space, what)
-        if is_few_shot_state(state):  # validation admits few-shot states of width spaces only
+        if is_few_shot_state(state):  # validation admits few-shot states of spaces with few-shot choices only
             return _Prepared(None, None, False, few_shot=copy_states(state))
-        if width:
+        if fast is not None:
             return _Prepared(state, None, False)
         module = new_reference_supernet(space)
         module.load_state_dict(state)
@@ -75,12 +75,12 @@ def _prepare(model: Any, bench: Any) -> _Prepared:
     check_finite(dict(model.named_parameters()), "the supernet")
     if type(model) is type(new_reference_supernet(space)):
         state = validate_state_dict(model.state_dict(), space, "the supernet")
-        eps = float(getattr(getattr(model, "stem_bn", None), "eps", 1e-5))
-        return _Prepared(state if width else None, model, False, eps)
+        eps = fast.bn_eps(model) if fast is not None else 1e-5
+        return _Prepared(state if fast is not None else None, model, False, eps)
     return _Prepared(None, model, True)
 
 
-def _fast_jobs(prep: _Prepared, space: Any, archs: list[str]) -> tuple[list[ChunkJob], list[np.ndarray]]:
+def _fast_jobs(prep: _Prepared, space: Any, fast: Any, archs: list[str]) -> tuple[list[ChunkJob], list[np.ndarray]]:
     """The fast evaluator's jobs (one per supernet copy that serves any arch) and, per job, for each arch it
     serves, the arch's index in ``archs`` and its row among the job's distinct widths."""
     if prep.few_shot is None:
@@ -97,7 +97,7 @@ def _fast_jobs(prep: _Prepared, space: Any, archs: list[str]) -> tuple[list[Chun
         groups = [(copies[c], np.flatnonzero(copy_of == c)) for c in range(len(copies)) if np.any(copy_of == c)]
     jobs, members = [], []
     for state, which in groups:
-        widths, inverse = unique_widths([archs[i] for i in which], space.parse)
+        widths, inverse = fast.distinct([archs[i] for i in which], space.parse)
         jobs.append(ChunkJob(state, widths))
         members.append(np.stack([which, inverse]))
     return jobs, members
@@ -112,8 +112,9 @@ def _validated(space: Any, archs: Sequence[str]) -> list[str]:
 
 def _run_fast(prep: _Prepared, bench: Any, archs: list[str], data: EvalData, device: torch.device, opts: FastOptions, progress: ProgressArg, info: dict) -> np.ndarray:
     space = bench.space
-    jobs, members = _fast_jobs(prep, space, archs)
-    sched = schedule(data, space.dims, opts, device)
+    fast = space.fast_evaluator()
+    jobs, members = _fast_jobs(prep, space, fast, archs)
+    sched = fast.schedule(data, opts, device)
     tasks = job_tasks(jobs, sched)
     n_distinct = sum(len(job.widths) for job in jobs)
     info.update(n_distinct=int(n_distinct), chunk_size=sched.chunk_size, eval_block=sched.eval_block,
@@ -124,9 +125,9 @@ def _run_fast(prep: _Prepared, bench: Any, archs: list[str], data: EvalData, dev
         if device.type == "cpu":
             workers = opts.workers or default_workers()
             info["workers"] = min(workers, len(mine))
-            chunks = run_chunks(jobs, space.dims, data, opts=opts, sched=sched, eps=prep.eps, tasks=mine, workers=workers)
+            chunks = fast.run_chunks(jobs, data, opts=opts, sched=sched, eps=prep.eps, tasks=mine, workers=workers)
         else:
-            run = job_runner(jobs, space.dims, data, opts, sched, prep.eps, device)
+            run = fast.job_runner(jobs, data, opts, sched, prep.eps, device)
             chunks = (run(task) for task in mine)
         for j, start, correct, finite in chunks:
             counts[j][start : start + len(correct)] = np.where(finite, correct, -1)

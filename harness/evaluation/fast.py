@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from harness.evaluation.prefix_tree import USED_POSITIONS, BlockPlan, ChunkPlan, ConvGroup, build_plan
 from harness.evaluation.protocol import EvalData
 from harness.evaluation.tree_walk import TreeWalk
-from harness.spaces.resnet20_width import MAX_WIDTHS, block_stride
+from harness.spaces.resnet20_width_layers import MAX_WIDTHS, block_stride
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 # How a chunk of distinct subnets is computed. Both give the reference loop's predictions up to float rounding.

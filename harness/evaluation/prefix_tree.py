@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.spaces.resnet20_width import NUM_BLOCKS, PROJECTION_BLOCKS
+from harness.spaces.resnet20_width_layers import NUM_BLOCKS, PROJECTION_BLOCKS
 
 USED_POSITIONS = 19  # c0..c18; c19 is in the string but the classifier reads c18
 

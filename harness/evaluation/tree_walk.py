@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from harness.evaluation.prefix_tree import USED_POSITIONS
-from harness.spaces.resnet20_width import NUM_BLOCKS, PROJECTION_BLOCKS, block_stride
+from harness.spaces.resnet20_width_layers import NUM_BLOCKS, PROJECTION_BLOCKS, block_stride
 
 Stats = dict[tuple, tuple[torch.Tensor, torch.Tensor]]
 Pair = tuple[torch.Tensor | None, torch.Tensor | None]  # (calibration part, evaluation part) of an activation

@@ -122,10 +122,11 @@ def _splits(bench: Benchmark, n: int, old: dict[str, np.ndarray] | None = None, 
 
 def gt_data(bench: Benchmark) -> tuple[GTData, str]:
     """The GT-run tensors of ``bench`` (train split and GT-test split) and the data hash a GT file must carry."""
-    space = bench.space
     d = bench.load_data()
-    geometry = dict(dims=int(getattr(space, "dims", 1)), in_channels=int(getattr(space, "in_channels", 1)))
-    data = GTData(d.train.x, d.train.y, d.gt_test.x, d.gt_test.y, num_classes=d.num_classes, **geometry)
+    if d.num_classes != bench.space.num_classes:
+        raise GroundTruthError(f"benchmark {bench.name}: the data has {d.num_classes} classes, the space "
+                               f"{bench.space.name} {bench.space.num_classes}")
+    data = GTData(d.train.x, d.train.y, d.gt_test.x, d.gt_test.y, bench.space_name, dict(bench.space_kwargs))
     return data, d.data_hash
 
 
@@ -303,8 +304,8 @@ def build_gt(
     if out_path is None:
         raise GroundTruthError(f"benchmark {bench.name} reads its GT from a released file; it cannot be built here")
     data, data_hash = gt_data(bench)
-    if path == "stacked" and data.dims != 1:
-        path = "sequential"  # the stacked path implements 1-D nets only
+    if path == "stacked" and not bench.space.stacked_gt:
+        path = "sequential"  # the stacked path implements some spaces only (the space says which)
     state = _open_state(bench, out_path, n_archs, seeds, recipe, data_hash, resume)
     state.save()
     todo = [(i, j) for i in range(min(n_archs, len(state.archs))) for j in range(int(state.target[i]))

@@ -28,7 +28,7 @@ def make_archset(bench: Benchmark) -> list[str]:
 
 def write_archset(bench: Benchmark, path: Path | None = None) -> Path:
     """Generate the arch set and store it (HDF5, with the space description, seed and count as attributes)."""
-    from harness.benchmarks.sources import write_archset_h5
+    from harness.benchmarks.loaders import write_archset_h5
 
     archs = make_archset(bench)
     if path is None:

@@ -34,7 +34,7 @@ from torch import nn
 from harness.errors import GroundTruthError
 from harness.gt.recipe import Recipe
 from harness.gt.train import GTData, _Ema, _scheduler, training_plan
-from harness.spaces.resnet20_width import NUM_BLOCKS, block_stride, block_widths, has_projection
+from harness.spaces.resnet20_width_layers import NUM_BLOCKS, block_widths, has_projection
 from reference_nets.resnet20_width import StandaloneNet, as_widths
 
 #: Name of this training path as recorded in GT files (bump it when the numerics of the path change).
@@ -165,15 +165,17 @@ def train_stacked(arch: str, seeds: Sequence[int], recipe: Recipe, data: GTData,
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise GroundTruthError("a stacked batch needs distinct seeds")
-    if data.dims != 1:
-        raise GroundTruthError("the stacked GT path trains 1-D nets only; use the sequential path")
+    space = data.space
+    if not space.stacked_gt:
+        raise GroundTruthError(f"the stacked GT path does not train nets of the space {space.name} (1-D width spaces "
+                               "only); use the sequential path")
     as_widths(arch)
     x, y, n, bs, steps_per_epoch, total_steps = training_plan(recipe, data)
     nets, gens = [], []
     with torch.random.fork_rng(devices=[]):
         for seed in seeds:  # exactly the initial weights train_one draws for this seed
             torch.manual_seed(seed)
-            nets.append(StandaloneNet(arch, dims=1, in_channels=data.in_channels, num_classes=data.num_classes))
+            nets.append(space.new_standalone(arch))
             gens.append(torch.Generator().manual_seed(seed))
     model = StackedNet(nets)
     del nets

@@ -1,4 +1,4 @@
-"""Train one standalone net of the width space from scratch and measure its test accuracy.
+"""Train one standalone net of a space (``space.new_standalone(arch)``) from scratch and measure its test accuracy.
 
 Why a plain loop over pre-loaded tensors (no DataLoader): MNIST-1D fits in a few MB, the nets are tiny, and on
 a CPU the per-step Python overhead dominates; index batches from one tensor are the cheapest input pipeline.
@@ -10,7 +10,9 @@ random state is untouched and a result is reproducible on the same machine.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -18,23 +20,35 @@ from torch import nn
 
 from harness.errors import GroundTruthError
 from harness.gt.recipe import Recipe
-from reference_nets.resnet20_width import StandaloneNet
 
-#: Name of this training path as recorded in GT files (one model at a time, 1-D convolutions, channels first).
+if TYPE_CHECKING:
+    from harness.spaces.base import SearchSpace
+
+#: Name of this training path as recorded in GT files (one model at a time, the space's own standalone net).
 PATH_NAME = "sequential-v1"
 
 
 @dataclass(frozen=True)
 class GTData:
-    """The tensors a GT run needs, plus the network geometry of the benchmark's space."""
+    """The tensors a GT run needs, plus the benchmark's space as its registry name and geometry.
+
+    Why name and geometry rather than the space object: GT workers are spawned processes that unpickle this, and a
+    space defined by a plugin file is only importable there through the registry (which reads
+    ``$NAS_HARNESS_PLUGINS``), so :attr:`space` rebuilds it with :func:`harness.spaces.get_space`.
+    """
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
-    dims: int
-    in_channels: int
-    num_classes: int
+    space_name: str
+    space_kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def space(self) -> SearchSpace:
+        from harness.spaces.registry import get_space
+
+        return get_space(self.space_name, **dict(self.space_kwargs))
 
 
 def _optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
@@ -97,7 +111,7 @@ def train_one(arch: str, seed: int, recipe: Recipe, data: GTData,
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = StandaloneNet(arch, dims=data.dims, in_channels=data.in_channels, num_classes=data.num_classes)
+        model = data.space.new_standalone(arch)
         x, y, n, bs, steps_per_epoch, total_steps = training_plan(recipe, data)
         opt = _optimizer(model, recipe)
         sched = _scheduler(opt, recipe, total_steps)

@@ -1,17 +1,31 @@
-"""The search-space interface every space implements.
+"""The search-space interface every space implements: the one object that answers everything space-specific.
 
-Why a small protocol instead of a class hierarchy: spaces differ a lot (a width list vs a cell graph), but the
-harness only ever needs these few operations: canonical strings, validation with clear errors, seeded sampling,
-and exact complexity numbers.
+Why one object: spaces differ a lot (a width list vs a cell graph), and code outside ``harness/spaces/`` must not
+branch on a space's name. So the space answers, besides canonical strings, validation with clear errors, seeded
+sampling and exact complexity numbers, also its geometry (``num_classes``, ``in_channels``, ``input_shape``), its
+networks (:meth:`new_supernet`, :meth:`new_standalone`), the archs a parameter check always probes
+(:meth:`extreme_archs`), what few-shot supernets may split on (:meth:`few_shot_choices`), its fast evaluator
+(:meth:`fast_evaluator`) and whether the stacked GT path trains its nets (:attr:`stacked_gt`). A new space is one
+module that subclasses :class:`SearchSpace` and calls :func:`harness.spaces.register_space`.
+
+Optional capabilities have a documented "not supported" answer: ``None``, ``False`` or ``[]``, or
+:class:`~harness.errors.UnsupportedError` for the networks (a space without networks can still score predictions).
+Networks need torch; implementations import it inside those methods, so parsing archs and counting parameters
+stays torch-free.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from harness.errors import UnsupportedError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class SearchSpace(ABC):
@@ -71,6 +85,53 @@ class SearchSpace(ABC):
     def describe(self) -> dict[str, Any]:
         """A JSON-able description used in provenance attributes."""
         return {"name": self.name, "size": self.size}
+
+    # ---------------------------------------------------------------- geometry
+    #: classes of the task (the classifier's width); every space has them
+    num_classes: int
+    #: input channels of one sample
+    in_channels: int
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one input sample, e.g. ``(C, L)`` or ``(C, H, W)``; spaces that know it override this."""
+        raise UnsupportedError(f"the space {self.name} does not declare its input shape")
+
+    # ---------------------------------------------------------------- networks
+    def new_supernet(self) -> nn.Module:
+        """A freshly initialised reference weight-sharing supernet (``forward(x, arch)``) for this geometry.
+
+        Trainers get it from ``ctx.new_supernet()``; checkpoints are validated against its state dict; the
+        evaluator rebuilds it from returned weights. Raises UnsupportedError when the space has none.
+        """
+        raise UnsupportedError(f"the space {self.name} defines no reference supernet")
+
+    def new_standalone(self, arch: str) -> nn.Module:
+        """The freshly initialised standalone network of ``arch`` (``forward(x)``; what the GT builder trains).
+
+        Initialisation draws from torch's global RNG, so a caller that seeds it gets reproducible weights.
+        Raises UnsupportedError when the space has none.
+        """
+        raise UnsupportedError(f"the space {self.name} defines no standalone network")
+
+    # ------------------------------------------------------------- capabilities
+    def extreme_archs(self) -> list[str]:
+        """Archs a check of a submission's own module always includes (e.g. the smallest and the largest), in
+        addition to random ones; ``[]`` when the space names none."""
+        return []
+
+    def few_shot_choices(self) -> tuple[tuple[int, ...], ...] | None:
+        """The choices per arch position a few-shot supernet may split on (``space.parse(arch)[p]`` is one of
+        ``choices[p]``), or None when few-shot supernets are not supported for this space."""
+        return None
+
+    def fast_evaluator(self) -> Any | None:
+        """The space's fast inherited-weight evaluator for its reference supernet's state dict (see
+        :class:`harness.evaluation.width_fast.WidthFastEvaluator` for the interface), or None: the plain reference loop."""
+        return None
+
+    #: whether :mod:`harness.gt.stacked` trains this space's standalone nets (else the GT builder trains one at a time)
+    stacked_gt: bool = False
 
 
 def ensure_sequence(archs: Sequence[str] | str) -> list[str]:

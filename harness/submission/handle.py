@@ -162,7 +162,7 @@ class SubnetModuleHandle:
                 "phase": "evaluate",
                 "submission": str(self.submission_dir),
                 "space": {"name": space.name, "kwargs": dict(self.bench.space_kwargs)},
-                "num_classes": int(getattr(space, "num_classes", 256)),
+                "num_classes": int(space.num_classes),
                 "budget": {"epochs": int(self.budget.epochs), "seconds": float(self.budget.seconds),
                            "memory_gb": float(self.budget.memory_gb)},
                 "module": module,

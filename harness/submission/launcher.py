@@ -137,6 +137,9 @@ def child_env(scratch: Path, token: str, fd: int, threads: int) -> dict[str, str
     for key in ("CUDA_VISIBLE_DEVICES", "CUBLAS_WORKSPACE_CONFIG"):
         if key in os.environ:
             env[key] = os.environ[key]
+    from harness.spaces.registry import sandbox_env
+
+    env.update(sandbox_env())  # spaces from plugins: the child looks its space up by name too
     return env
 
 

@@ -80,10 +80,14 @@ def python_roots() -> list[str]:
 
 
 def package_roots() -> list[str]:
+    """The harness and reference-net packages, and the plugin files of ``$NAS_HARNESS_PLUGINS`` (the child imports
+    them to look its space up)."""
     import harness
     import reference_nets
+    from harness.spaces.registry import plugin_paths
 
-    return [_real(Path(harness.__file__).parent), _real(Path(reference_nets.__file__).parent)]
+    return [_real(Path(harness.__file__).parent), _real(Path(reference_nets.__file__).parent),
+            *(_real(p) for p in plugin_paths())]
 
 
 def default_deny(extra: Iterable[str | os.PathLike[str]] = ()) -> list[str]:

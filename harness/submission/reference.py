@@ -7,41 +7,23 @@ geometry, or a checkpoint that loads in one place would fail (or silently mis-lo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import torch
 from torch import nn
 
-from harness.errors import SubmissionError
-from harness.spaces import SearchSpace
+from harness.errors import SubmissionError, UnsupportedError
+from harness.spaces.base import SearchSpace
 
-SupernetFactory = Callable[[SearchSpace], nn.Module]
-_FACTORIES: dict[str, SupernetFactory] = {}
 SHOW = 3
 
 
-def _width_supernet(space: SearchSpace) -> nn.Module:
-    from reference_nets.resnet20_width import WidthSuperNet
-
-    return WidthSuperNet(dims=space.dims, in_channels=space.in_channels, num_classes=space.num_classes)  # type: ignore[attr-defined]
-
-
-def register_reference_supernet(space_name: str, factory: SupernetFactory) -> None:
-    """Declare the reference supernet class of a space (spaces added later register theirs here)."""
-    _FACTORIES[space_name] = factory
-
-
-register_reference_supernet("resnet20-width-1d", _width_supernet)
-register_reference_supernet("resnet20-width-2d", _width_supernet)
-
-
 def split_choices(space: SearchSpace) -> tuple[tuple[int, ...], ...]:
-    """The choices per position that a few-shot supernet of ``space`` splits on (width spaces only, for now)."""
-    if space.name in ("resnet20-width-1d", "resnet20-width-2d"):
-        from harness.spaces.resnet20_width import CHOICES
-
-        return CHOICES
-    raise SubmissionError(f"few-shot supernets (split_positions) are not supported for the space {space.name!r}")
+    """The choices per position that a few-shot supernet of ``space`` splits on (what the space declares)."""
+    choices = space.few_shot_choices()
+    if choices is None:
+        raise SubmissionError(f"few-shot supernets (split_positions) are not supported for the space {space.name!r}")
+    return choices
 
 
 def new_few_shot_supernet(space: SearchSpace, positions: tuple[int, ...] = ()) -> nn.Module:
@@ -57,17 +39,20 @@ def is_few_shot_module(module: object, space: SearchSpace) -> bool:
     """The harness's own few-shot class with reference-supernet copies (so: data, evaluable outside the sandbox)."""
     from reference_nets.few_shot import FewShotSupernet
 
+    if type(module) is not FewShotSupernet:
+        return False
     cls = reference_class(space)
-    return type(module) is FewShotSupernet and all(type(c) is cls for c in module.copies)  # type: ignore[attr-defined]
+    return all(type(c) is cls for c in module.copies)  # type: ignore[attr-defined]
 
 
 def new_reference_supernet(space: SearchSpace) -> nn.Module:
-    """A freshly initialised reference supernet for ``space`` (same class and geometry everywhere)."""
+    """A freshly initialised reference supernet for ``space`` (same class and geometry everywhere).
+
+    The space builds it (:meth:`SearchSpace.new_supernet`); a space without one is a submission error here."""
     try:
-        factory = _FACTORIES[space.name]
-    except KeyError:
-        raise SubmissionError(f"no reference supernet is defined for the space {space.name!r}") from None
-    return factory(space)
+        return space.new_supernet()
+    except UnsupportedError as exc:
+        raise SubmissionError(f"no reference supernet is defined for the space {space.name!r}") from exc
 
 
 def reference_class(space: SearchSpace) -> type[nn.Module]:

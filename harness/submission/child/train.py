@@ -117,7 +117,7 @@ def call_train(train: Callable[[TrainContext], object], ctx: TrainContext, sub_d
 def check_returned_module(net: nn.Module, space, seed: int, sample_shape: tuple[int, ...], sub_dir: str, memory_gb: float) -> None:  # noqa: ANN001
     """A module of the submission's own class: its extreme subnets and a seeded sample realise the space's #params."""
     report("status", m="checking the subnets of the returned module")
-    probe = [*extreme_archs(space), *space.sample(np.random.default_rng(seed + 1), 6)]
+    probe = [*space.extreme_archs(), *space.sample(np.random.default_rng(seed + 1), 6)]
     check_subnets(net, space, probe, sample_shape, n_check=len(probe), sub_dir=sub_dir, memory_gb=memory_gb,
                   subject="the returned module", action="failed on a subnet:")
 
@@ -148,12 +148,3 @@ def save_module(net: nn.Module, trainer, out: str) -> str:  # noqa: ANN001
                 "level, or add build_supernet(space) to trainer.py so the harness can rebuild it"
             ) from None
         return "build"
-
-
-def extreme_archs(space) -> list[str]:  # noqa: ANN001
-    """The smallest and largest arch of a width space (always part of a params check); none for other spaces."""
-    if not space.name.startswith("resnet20-width"):
-        return []
-    from harness.spaces.resnet20_width import CHOICES
-
-    return ["-".join(str(min(c)) for c in CHOICES), "-".join(str(max(c)) for c in CHOICES)]

@@ -1,92 +1,24 @@
-"""Where a benchmark's data, arch set and GT come from, by ``kind``.
+"""Arch-set and GT kinds read from files: ``hdf5`` (the harness's own layout) and ``cvpr21-json`` (the challenge's).
 
-Why a registry of loaders: the embedded default benchmark, the CVPR-2021 files and NAS-Bench-201 CSVs are
-different formats of the same three things; a new format is one function registered here, not a new code path.
-Loaded objects are cached per benchmark and file modification time, so a GT that is rebuilt is re-read.
+Arch-set kinds: ``hdf5`` (an ``archs`` dataset), ``cvpr21-json`` (the 50k challenge archs). GT kinds: ``hdf5`` (a GT
+file of :mod:`harness.gt.gt_file`, what ``gt build`` writes) and ``cvpr21-json`` (the released 1000-arch GT).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import h5py
 import numpy as np
 
-from harness.data.splits import DataSplits, make_splits
-from harness.errors import BadPathError, DataError, GroundTruthError, HarnessError, InvalidArchError
+from harness.benchmarks.loaders.kinds import BenchmarkLike, load_archset, register_kind
+from harness.errors import BadPathError, DataError, GroundTruthError, InvalidArchError
 from harness.gt.gt_file import GroundTruth, content_hash, read_gt, split_dev_test
 
-if TYPE_CHECKING:
-    from harness.benchmarks.registry import Benchmark
-
-DataLoader = Callable[["Benchmark"], DataSplits]
-ArchsetLoader = Callable[["Benchmark"], list[str]]
-GTLoader = Callable[["Benchmark"], GroundTruth]
-
-DATA_LOADERS: dict[str, DataLoader] = {}
-ARCHSET_LOADERS: dict[str, ArchsetLoader] = {}
-GT_LOADERS: dict[str, GTLoader] = {}
-_cache: dict[tuple[str, str, Any], Any] = {}
-
-
-def _mtime(path: Path | None) -> float | None:
-    try:
-        return path.stat().st_mtime_ns if path is not None else None
-    except OSError:
-        return None
-
-
-def _loader(table: dict[str, Callable[["Benchmark"], Any]], what: str, bench: "Benchmark", spec: dict[str, Any]):
-    kind = spec.get("kind", "")
-    if kind not in table:
-        raise HarnessError(f"benchmark {bench.name}: unknown {what} kind {kind!r}")
-    return table[kind]
-
-
-def _cached(key: tuple[str, str, Any], make: Callable[[], Any]) -> Any:
-    if key not in _cache:
-        _cache[key] = make()
-    return _cache[key]
-
-
-def load_data(bench: "Benchmark") -> DataSplits:
-    fn = _loader(DATA_LOADERS, "data", bench, bench.data)
-    return _cached((str(bench.spec_path), "data", None), lambda: fn(bench))
-
-
-def load_archset(bench: "Benchmark") -> list[str]:
-    fn = _loader(ARCHSET_LOADERS, "archset", bench, bench.archset)
-    path = bench.resolve(bench.archset["file"], user_data=bool(bench.archset.get("user_data"))) if "file" in bench.archset else None
-    return _cached((str(bench.spec_path), "archset", _mtime(path)), lambda: fn(bench))
-
-
-def load_gt(bench: "Benchmark") -> GroundTruth:
-    fn = _loader(GT_LOADERS, "gt", bench, bench.gt)
-    path = bench.resolve(bench.gt["file"], user_data=bool(bench.gt.get("user_data"))) if "file" in bench.gt else None
-    return _cached((str(bench.spec_path), "gt", _mtime(path)), lambda: fn(bench))
-
-
-def clear_cache() -> None:
-    _cache.clear()
-
-
-# --------------------------------------------------------------------------------------------- mnist1d
-def _mnist1d_data(bench: "Benchmark") -> DataSplits:
-    from harness.data.mnist1d_source import generate_mnist1d
-
-    d = dict(bench.data)
-    d.pop("kind")
-    x, y = generate_mnist1d(d.pop("num_samples"), d.pop("seed"), **d.pop("generator", {}))
-    s = bench.splits
-    return make_splits(
-        x, y, train=s["train"], eval=s["eval"], gt_test=s["gt_test"], calib=s["calib"], seed=s["seed"], num_classes=10
-    )
-
-
-DATA_LOADERS["mnist1d"] = _mnist1d_data
+#: the dev/test partition options every GT kind accepts
+GT_SPLIT_OPTIONS: dict[str, Any] = {"test_fraction": float, "split_seed": int}
 
 
 # ----------------------------------------------------------------------------------------- arch sets
@@ -110,11 +42,12 @@ def write_archset_h5(path: Path, archs: list[str], attrs: dict[str, Any]) -> Non
     tmp.replace(path)
 
 
-def _archset_h5(bench: "Benchmark") -> list[str]:
+def _archset_h5(bench: BenchmarkLike) -> list[str]:
     return read_archset_h5(bench.resolve(bench.archset["file"], user_data=bool(bench.archset.get("user_data"))))
 
 
-ARCHSET_LOADERS["hdf5"] = _archset_h5
+register_kind("archset", "hdf5", _archset_h5, options={"file": str, "user_data": bool, "size": int, "seed": int},
+              required=("file",), doc="an HDF5 file with an `archs` string dataset (written by `python -m harness.gt.make_archset`)")
 
 
 def _read_json(path: Path) -> Any:
@@ -135,7 +68,7 @@ def cvpr21_keys_in_order(data: dict[str, Any]) -> list[str]:
         raise DataError("CVPR-2021 files key their entries arch1, arch2, ...") from None
 
 
-def _archset_cvpr21(bench: "Benchmark") -> list[str]:
+def _archset_cvpr21(bench: BenchmarkLike) -> list[str]:
     path = bench.resolve(bench.archset["file"], user_data=True)
     data = _read_json(path)
     space = bench.space
@@ -145,18 +78,20 @@ def _archset_cvpr21(bench: "Benchmark") -> list[str]:
         raise DataError(f"{path}: not the CVPR-2021 track-1 arch layout ({exc})") from None
 
 
-ARCHSET_LOADERS["cvpr21-json"] = _archset_cvpr21
+register_kind("archset", "cvpr21-json", _archset_cvpr21, options={"file": str, "user_data": bool, "size": int},
+              required=("file",), doc="the CVPR-2021 track-1 JSON (`{\"arch1\": {\"arch\": ...}}`), under the data directory")
 
 
 # ----------------------------------------------------------------------------------------------- GT
-def _gt_h5(bench: "Benchmark") -> GroundTruth:
+def _gt_h5(bench: BenchmarkLike) -> GroundTruth:
     return read_gt(bench.resolve(bench.gt["file"], user_data=bool(bench.gt.get("user_data"))))
 
 
-GT_LOADERS["hdf5"] = _gt_h5
+register_kind("gt", "hdf5", _gt_h5, options=GT_SPLIT_OPTIONS | {"file": str, "user_data": bool, "select_seed": int},
+              required=("file",), doc="a GT file in the harness layout (:mod:`harness.gt.gt_file`); `gt build` writes it")
 
 
-def _gt_cvpr21(bench: "Benchmark") -> GroundTruth:
+def _gt_cvpr21(bench: BenchmarkLike) -> GroundTruth:
     """The released CVPR-2021 GT: ``{"arch1": {"arch": ..., "acc": ...}}`` for a prefix of the arch set."""
     path = bench.resolve(bench.gt["file"], user_data=True)
     data = _read_json(path)
@@ -190,6 +125,6 @@ def _gt_cvpr21(bench: "Benchmark") -> GroundTruth:
     )
 
 
-GT_LOADERS["cvpr21-json"] = _gt_cvpr21
+register_kind("gt", "cvpr21-json", _gt_cvpr21, options=GT_SPLIT_OPTIONS | {"file": str, "user_data": bool},
+              required=("file",), doc="the released CVPR-2021 GT JSON for a prefix of the arch set, under the data directory")
 
-import harness.benchmarks.nb201_sources  # noqa: F401,E402  (registers the cifar/imagenet16/nb201 kinds)

@@ -1,4 +1,4 @@
-"""Loaders for NAS-Bench-201 benchmarks and image datasets, registered into :mod:`harness.benchmarks.sources`.
+"""Loader kinds for NAS-Bench-201 benchmarks and image datasets.
 
 Kinds registered here:
 
@@ -31,19 +31,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from harness import config
-from harness.benchmarks.sources import ARCHSET_LOADERS, DATA_LOADERS, GT_LOADERS, load_archset
+from harness.benchmarks.loaders.files import GT_SPLIT_OPTIONS
+from harness.benchmarks.loaders.kinds import BenchmarkLike, load_archset, register_kind
 from harness.data.cifar import CIFAR10, CIFAR100, ImageArrays, PickleDataset, read_cifar, verify_default
 from harness.data.hashing import hash_arrays
 from harness.data.imagenet16 import IMAGENET16, NUM_CLASSES_NB201, read_imagenet16
-from harness.data.splits import DataSplits, Split
 from harness.errors import DataError, GroundTruthError, InvalidArchError
 from harness.gt.gt_file import GroundTruth, content_hash, split_dev_test
 
 if TYPE_CHECKING:
-    from harness.benchmarks.registry import Benchmark
+    import torch
+
+    from harness.data.splits import DataSplits, Split
 
 ARCH_COLUMN = "ArchitectureString"
 NOISE_CEILING_NOTE = (
@@ -55,6 +56,7 @@ NOISE_CEILING_NOTE = (
 # ---------------------------------------------------------------------------------------------- data
 def normalise(x: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
     """uint8 (N, 3, H, W) → float32 ``(x / 255 - mean) / std`` per channel."""
+    import torch
     m = np.asarray(mean, dtype=np.float32).reshape(1, -1, 1, 1)
     s = np.asarray(std, dtype=np.float32).reshape(1, -1, 1, 1)
     out = x.astype(np.float32) / np.float32(255.0)
@@ -87,6 +89,10 @@ def image_splits(
     mean_std = np.asarray(ds.mean + ds.std, dtype=np.float64)
     digest = hash_arrays(train.x, train.y, test.x, test.y, idx_calib, idx_eval, idx_gt, mean_std)
 
+    import torch
+
+    from harness.data.splits import DataSplits, Split
+
     def part(arrays: ImageArrays, idx: np.ndarray | None = None) -> Split:
         x, y = (arrays.x, arrays.y) if idx is None else (arrays.x[idx], arrays.y[idx])
         return Split(normalise(x, ds.mean, ds.std), torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64)))
@@ -104,13 +110,13 @@ def image_splits(
     )
 
 
-def _data_root(bench: "Benchmark") -> Path | None:
+def _data_root(bench: BenchmarkLike) -> Path | None:
     base = config.data_dir()
     sub = bench.data.get("dir")
     return None if base is None else (base / sub if sub else base)
 
 
-def _split_options(bench: "Benchmark") -> dict[str, Any]:
+def _split_options(bench: BenchmarkLike) -> dict[str, Any]:
     s = bench.splits
     return {
         "calib": int(s.get("calib", bench.protocol.calib_batch_size * bench.protocol.calib_batches)),
@@ -119,13 +125,13 @@ def _split_options(bench: "Benchmark") -> dict[str, Any]:
     }
 
 
-def _verify(bench: "Benchmark") -> bool:
+def _verify(bench: BenchmarkLike) -> bool:
     """Spec ``verify_checksums`` (default true), turned off by ``$NAS_HARNESS_VERIFY_CHECKSUMS=0`` too."""
     return bool(bench.data.get("verify_checksums", True)) and verify_default()
 
 
 def _cifar_data(name: str, ds: PickleDataset):  # noqa: ANN202 - returns a DataLoader
-    def load(bench: "Benchmark") -> DataSplits:
+    def load(bench: BenchmarkLike) -> DataSplits:
         verify = _verify(bench)
         train, test = read_cifar(name, _data_root(bench), verify=verify)
         meta = {"checksums_verified": verify}
@@ -134,7 +140,7 @@ def _cifar_data(name: str, ds: PickleDataset):  # noqa: ANN202 - returns a DataL
     return load
 
 
-def _imagenet16_data(bench: "Benchmark") -> DataSplits:
+def _imagenet16_data(bench: BenchmarkLike) -> DataSplits:
     verify = _verify(bench)
     n = int(bench.data.get("num_classes", NUM_CLASSES_NB201))
     train, val = read_imagenet16(_data_root(bench), num_classes=n, verify=verify)
@@ -142,13 +148,17 @@ def _imagenet16_data(bench: "Benchmark") -> DataSplits:
     return image_splits(train, val, IMAGENET16, num_classes=n, meta=meta, **_split_options(bench))
 
 
-DATA_LOADERS["cifar10"] = _cifar_data("cifar10", CIFAR10)
-DATA_LOADERS["cifar100"] = _cifar_data("cifar100", CIFAR100)
-DATA_LOADERS["imagenet16-120"] = _imagenet16_data
+IMAGE_OPTIONS: dict[str, Any] = {"dir": str, "verify_checksums": bool}
+register_kind("data", "cifar10", _cifar_data("cifar10", CIFAR10), options=IMAGE_OPTIONS,
+              doc="CIFAR-10 python batches under the data directory (`dir`, md5-checked unless `verify_checksums = false`)")
+register_kind("data", "cifar100", _cifar_data("cifar100", CIFAR100), options=IMAGE_OPTIONS,
+              doc="CIFAR-100 python files under the data directory (`dir`, md5-checked)")
+register_kind("data", "imagenet16-120", _imagenet16_data, options=IMAGE_OPTIONS | {"num_classes": int},
+              doc="ImageNet16 batches under the data directory, the first `num_classes` (120) classes")
 
 
 # ------------------------------------------------------------------------------------------ arch set
-def _archset_nb201(bench: "Benchmark") -> list[str]:
+def _archset_nb201(bench: BenchmarkLike) -> list[str]:
     archs = bench.space.archs()  # type: ignore[attr-defined]
     expected = bench.archset.get("size")
     if expected is not None and int(expected) != len(archs):
@@ -156,7 +166,8 @@ def _archset_nb201(bench: "Benchmark") -> list[str]:
     return archs
 
 
-ARCHSET_LOADERS["nb201-all"] = _archset_nb201
+register_kind("archset", "nb201-all", _archset_nb201, options={"size": int},
+              doc="all archs of the space in its own order (`space.archs()`, e.g. NAS-Bench-201's index order); no file")
 
 
 # ------------------------------------------------------------------------------------------------ GT
@@ -191,7 +202,7 @@ def read_accuracy_csv(path: Path, column: str, canonical: Any) -> tuple[list[str
     return archs, np.asarray(values, dtype=np.float64)
 
 
-def _gt_nb201_csv(bench: "Benchmark") -> GroundTruth:
+def _gt_nb201_csv(bench: BenchmarkLike) -> GroundTruth:
     """One accuracy column of the CSV as a one-seed GT, in arch-set order, accuracy / 100 into [0, 1]."""
     spec = bench.gt
     path = bench.resolve(spec["file"], user_data=bool(spec.get("user_data", True)))
@@ -235,5 +246,7 @@ def _gt_nb201_csv(bench: "Benchmark") -> GroundTruth:
     )
 
 
-GT_LOADERS["nb201-csv"] = _gt_nb201_csv
+register_kind("gt", "nb201-csv", _gt_nb201_csv,
+              options=GT_SPLIT_OPTIONS | {"file": str, "user_data": bool, "column": str, "epochs": int},
+              required=("file", "column"), doc="one accuracy column (in %) of a CSV with an `ArchitectureString` column")
 
