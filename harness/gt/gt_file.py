@@ -123,6 +123,25 @@ def content_hash(acc: np.ndarray, archs: list[str], splits: dict[str, np.ndarray
     return h.hexdigest()
 
 
+def released_gt(space: Any, archs: list[str], acc: np.ndarray, splits: dict[str, np.ndarray],
+                archset_index: np.ndarray, attrs: dict[str, Any]) -> GroundTruth:
+    """A GT read from a file someone else released (one accuracy column, no build records).
+
+    Why one constructor: complexity always comes from the space and the hash from the data, so two loaders of
+    released files cannot disagree on either.
+    """
+    return GroundTruth(
+        archs=archs,
+        acc=acc,
+        params=space.params_many(archs),
+        flops=space.flops_many(archs),
+        splits=splits,
+        archset_index=archset_index,
+        attrs=attrs,
+        content_hash=content_hash(acc, archs, splits),
+    )
+
+
 def _attr(value: Any) -> Any:
     if isinstance(value, bytes):
         value = value.decode()

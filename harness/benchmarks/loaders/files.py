@@ -15,7 +15,7 @@ import numpy as np
 
 from harness.benchmarks.loaders.kinds import BenchmarkLike, load_archset, register_kind
 from harness.errors import BadPathError, DataError, GroundTruthError, InvalidArchError
-from harness.gt.gt_file import GroundTruth, content_hash, read_gt, split_dev_test
+from harness.gt.gt_file import GroundTruth, read_gt, released_gt, split_dev_test
 
 #: the dev/test partition options every GT kind accepts
 GT_SPLIT_OPTIONS: dict[str, Any] = {"test_fraction": float, "split_seed": int}
@@ -113,16 +113,8 @@ def _gt_cvpr21(bench: BenchmarkLike) -> GroundTruth:
         index.append(position[arch])
     acc_arr = np.asarray(acc, dtype=np.float64)[:, None]
     splits = split_dev_test(len(archs), float(bench.gt.get("test_fraction", 0.5)), int(bench.gt.get("split_seed", 0)))
-    return GroundTruth(
-        archs=archs,
-        acc=acc_arr,
-        params=space.params_many(archs),
-        flops=space.flops_many(archs),
-        splits=splits,
-        archset_index=np.asarray(index, dtype=np.int64),
-        attrs={"source": str(path), "recipe": "released by the challenge; provenance not documented"},
-        content_hash=content_hash(acc_arr, archs, splits),
-    )
+    attrs = {"source": str(path), "recipe": "released by the challenge; provenance not documented"}
+    return released_gt(space, archs, acc_arr, splits, np.asarray(index, dtype=np.int64), attrs)
 
 
 register_kind("gt", "cvpr21-json", _gt_cvpr21, options=GT_SPLIT_OPTIONS | {"file": str, "user_data": bool},

@@ -39,7 +39,7 @@ from harness.data.cifar import CIFAR10, CIFAR100, ImageArrays, PickleDataset, re
 from harness.data.hashing import hash_arrays
 from harness.data.imagenet16 import IMAGENET16, NUM_CLASSES_NB201, read_imagenet16
 from harness.errors import DataError, GroundTruthError, InvalidArchError
-from harness.gt.gt_file import GroundTruth, content_hash, split_dev_test
+from harness.gt.gt_file import GroundTruth, released_gt, split_dev_test
 
 if TYPE_CHECKING:
     import torch
@@ -234,16 +234,7 @@ def _gt_nb201_csv(bench: BenchmarkLike) -> GroundTruth:
         "seeds": "one column: NAS-Bench-201's mean over its trained seeds (per-seed values not in the file)",
         "noise_ceiling": NOISE_CEILING_NOTE,
     }
-    return GroundTruth(
-        archs=archs,
-        acc=acc_arr,
-        params=space.params_many(archs),
-        flops=space.flops_many(archs),
-        splits=splits,
-        archset_index=index[order],
-        attrs=attrs,
-        content_hash=content_hash(acc_arr, archs, splits),
-    )
+    return released_gt(space, archs, acc_arr, splits, index[order], attrs)
 
 
 register_kind("gt", "nb201-csv", _gt_nb201_csv,
