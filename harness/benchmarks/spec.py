@@ -9,6 +9,11 @@ line naming the file and the key (:class:`~harness.errors.SpecError`).
 
 ``include = "NAME.base.toml"`` reads another file first (relative to the including one) and merges this file's
 tables over it key by key; files named ``*.base.toml`` are fragments and never listed as benchmarks.
+``version`` (a positive integer, 1 when absent) says which edition of the benchmark this is. Why: a benchmark
+whose arch set, GT, data or protocol changes measures something else, so its runs are a new leaderboard; the
+store records the version of every run and runs of two versions are never ranked or compared together (see
+:mod:`harness.verdicts`). Bump it whenever a change would move scores; a GT rebuilt with the same recipe (same
+version) is a *stale* GT instead, and ``nas-harness rescore`` recomputes the runs.
 The format, key by key, is documented in ``docs/benchmark_spec.md``.
 """
 
@@ -22,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness import config
 from harness.benchmarks.loaders import kinds
-from harness.benchmarks.toml_schema import check_value, load_toml, typed
+from harness.benchmarks.toml_schema import check_value, load_toml, positive_int, typed
 from harness.errors import BadPathError, HarnessError, SpecError
 
 if TYPE_CHECKING:
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
 SPECS_DIR = Path(__file__).parent / "specs"
 BASE_SUFFIX = ".base.toml"
 MAX_INCLUDE_DEPTH = 4
+DEFAULT_VERSION = 1  # every spec written before versions existed is version 1
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,12 @@ class Benchmark:
     budget: Budget = Budget()
     spec_path: Path | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    version: int = DEFAULT_VERSION  # runs of different versions are never ranked or compared together
+
+    @property
+    def label(self) -> str:
+        """``name vN``: how listings name the benchmark with its version."""
+        return f"{self.name} v{self.version}"
 
     # ------------------------------------------------------------------ parts
     @property
@@ -186,7 +198,7 @@ class Benchmark:
 
 
 # ------------------------------------------------------------------------------------------------ parsing
-TOP_KEYS = ("include", "name", "description", "primary_metric", "space", "data", "splits", "archset", "gt",
+TOP_KEYS = ("include", "name", "version", "description", "primary_metric", "space", "data", "splits", "archset", "gt",
             "protocol", "budget", "extra")
 
 
@@ -273,6 +285,7 @@ def parse_spec(path: Path) -> Benchmark:
         raise SpecError(f"{path}: missing key 'name' (a string)")
     description = check_value(str, raw.get("description", ""), str(path), "description")
     extra = check_value(dict[str, Any], raw.get("extra", {}), str(path), "extra")
+    version = positive_int(raw.get("version", DEFAULT_VERSION), str(path), "version")
     return Benchmark(
         name=name,
         description=description,
@@ -286,6 +299,7 @@ def parse_spec(path: Path) -> Benchmark:
         budget=typed(Budget, raw.get("budget", {}), f"{path} [budget]"),
         spec_path=path,
         extra=extra,
+        version=version,
     )
 
 

@@ -91,3 +91,10 @@ def typed(cls: type[T], table: Any, where: str, *, skip: tuple[str, ...] = ()) -
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:  # type: ignore[misc]
             raise SpecError(f"{where}: missing key {name!r}")
     return cls(**values)
+
+
+def positive_int(value: Any, where: str, key: str) -> int:
+    """``value`` if it is an integer >= 1 (booleans are not integers here); SpecError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SpecError(f"{where}: key {key!r} must be a positive integer, got {type(value).__name__} {value!r}")
+    return value
