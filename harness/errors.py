@@ -110,6 +110,14 @@ class UsageError(HarnessError):
     exit_code = 2
 
 
+class BenchmarkVersionError(UsageError):
+    """Runs of different versions of one benchmark asked to be compared, gated or rescored together.
+
+    Why an error and not a warning: a new version has another arch set, GT, data or protocol, so a difference
+    between its runs and an older version's is not a verdict about the submissions. Exit 2 like other usage errors.
+    """
+
+
 class UnsupportedError(HarnessError):
     """An operation the chosen search space (or benchmark) does not support, e.g. few-shot splits of a cell space."""
 

@@ -14,11 +14,24 @@ from typing import Any
 STATUSES = ("running", "ok", "failed")
 
 
-def is_stale(gt_hash: str | None, current_gt_hash: str | None) -> bool:
+DEFAULT_BENCH_VERSION = 1  # rows written before versions were recorded: every spec then was version 1
+
+
+def version_label(version: int | None) -> str:
+    """``v1``, ``v2``: how every listing shows a benchmark version (None, an old row, is v1)."""
+    return f"v{DEFAULT_BENCH_VERSION if version is None else int(version)}"
+
+
+def is_stale(gt_hash: str | None, current_gt_hash: str | None, version: int | None = None,
+             current_version: int | None = None) -> bool:
     """Was a run (or a group's row) scored against another GT than the current one? Its metrics need a rescore.
 
-    With no current GT (not available here) nothing is stale: there is nothing to rescore against.
+    With no current GT (not available here) nothing is stale: there is nothing to rescore against. A run of
+    another benchmark version (both versions given and different) is not stale either: it belongs to that
+    version's leaderboard, and rescoring it against this version's GT would mix the two.
     """
+    if version is not None and current_version is not None and int(version) != int(current_version):
+        return False
     return current_gt_hash is not None and (gt_hash or "") != current_gt_hash
 
 
@@ -55,6 +68,17 @@ class RunRecord:
     group_id: str | None = None  # shared by the runs of one `score --seeds` call
     seed: int | None = None  # the training seed (None: recorded before seeds were stored)
     gt_only: bool = False  # only the GT archs were evaluated: predictions hold those archs only
+    bench_version: int = DEFAULT_BENCH_VERSION  # the benchmark spec's ``version`` the run was scored on
+
+    @property
+    def version_label(self) -> str:
+        """``v1``, ``v2``…: the benchmark version as listings show it."""
+        return version_label(self.bench_version)
+
+    @property
+    def bench_label(self) -> str:
+        """``mnist1d-w20 v1``: the benchmark with its version."""
+        return f"{self.benchmark} {self.version_label}"
 
     @property
     def is_single_trainer_run(self) -> bool:
@@ -111,13 +135,18 @@ COLUMNS: tuple[str, ...] = (
     "is_baseline", "pid", "host", "predictions_hash", "rescored",
 )
 GROUP_COLUMN_NAMES: tuple[str, ...] = ("group_id", "seed", "gt_only")
+VERSION_COLUMN_NAMES: tuple[str, ...] = ("bench_version",)
 SELECT_COLUMNS = ", ".join(COLUMNS)
 
 
-def record_from_row(row: tuple[Any, ...]) -> RunRecord:
-    """Build a RunRecord from a row selected with :data:`SELECT_COLUMNS` (optionally + the group columns)."""
-    names = COLUMNS + GROUP_COLUMN_NAMES if len(row) == len(COLUMNS) + len(GROUP_COLUMN_NAMES) else COLUMNS
-    d = dict(zip(names, row, strict=True))
+def record_from_row(row: tuple[Any, ...], extra: tuple[str, ...] | None = None) -> RunRecord:
+    """Build a RunRecord from a row selected with :data:`SELECT_COLUMNS` + the additive columns ``extra``
+    (the names, in order; see :func:`harness.store.schema.optional_columns`). Without ``extra``: the group
+    columns when the row is long enough for them (the layout before versions). A missing column reads as its
+    default, a NULL ``bench_version`` as version 1."""
+    if extra is None:
+        extra = GROUP_COLUMN_NAMES if len(row) == len(COLUMNS) + len(GROUP_COLUMN_NAMES) else ()
+    d = dict(zip(COLUMNS + tuple(extra), row, strict=True))
     return RunRecord(
         run_id=d["run_id"],
         benchmark=d["benchmark"],
@@ -143,4 +172,5 @@ def record_from_row(row: tuple[Any, ...]) -> RunRecord:
         group_id=d.get("group_id"),
         seed=None if d.get("seed") is None else int(d["seed"]),
         gt_only=bool(d.get("gt_only") or 0),
+        bench_version=DEFAULT_BENCH_VERSION if d.get("bench_version") is None else int(d["bench_version"]),
     )

@@ -32,8 +32,8 @@ from harness.errors import StoreError, UnknownRunError, one_line
 from harness.store import liveness
 from harness.store.connection import ThreadConnections, write_transaction
 from harness.store import predictions as pred_files
-from harness.store.records import GROUP_COLUMN_NAMES, SELECT_COLUMNS, RunRecord, record_from_row
-from harness.store.schema import DB_NAME, check_version, ensure_schema, has_group_columns
+from harness.store.records import DEFAULT_BENCH_VERSION, SELECT_COLUMNS, RunRecord, record_from_row
+from harness.store.schema import DB_NAME, check_version, ensure_schema, has_group_columns, optional_columns
 
 GROUP_PREFIX = "g"  # group ids are "g" + the first run's id: never confused with a run id (those start with a digit)
 
@@ -103,6 +103,7 @@ class ResultStore:
             with self._connect() as con:
                 check_version(con, self.db_path)
                 self._groups = has_group_columns(con)
+                self._optional = optional_columns(con)
             return
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"results store path {self.root} is a file, not a folder")
@@ -112,6 +113,7 @@ class ResultStore:
             raise StoreError(f"cannot create results store at {self.root}: {exc.strerror or exc}") from None
         with self._connect() as con:
             ensure_schema(con, self.db_path)
+            self._optional = optional_columns(con)
         self._groups = True
 
     @staticmethod
@@ -138,11 +140,20 @@ class ResultStore:
             yield con
 
     def _select(self, where: str = "", args: Sequence[Any] = (), order: str = "created_ns, run_id") -> list[RunRecord]:
-        cols = SELECT_COLUMNS + ("".join(", " + c for c in GROUP_COLUMN_NAMES) if self._groups else "")
+        cols = SELECT_COLUMNS + "".join(", " + c for c in self._optional)
         sql = f"SELECT {cols} FROM runs {('WHERE ' + where) if where else ''} ORDER BY {order}"
         with self._connect() as con:
             rows = con.execute(sql, tuple(args)).fetchall()
-        return [record_from_row(r) for r in rows]
+        return [record_from_row(r, self._optional) for r in rows]
+
+    def _version_clause(self, version: int | None) -> tuple[str, list[Any]]:
+        """SQL (and its argument) keeping runs of benchmark ``version`` only; NULL (an old row) counts as 1.
+        A read-only view of a store without the column: every run is version 1."""
+        if version is None:
+            return "", []
+        if "bench_version" not in self._optional:
+            return ("1" if int(version) == DEFAULT_BENCH_VERSION else "0"), []
+        return f"COALESCE(bench_version, {DEFAULT_BENCH_VERSION}) = ?", [int(version)]
 
     def prediction_path(self, run_id: str) -> Path:
         return self.predictions_dir / f"{run_id}.h5"
@@ -163,13 +174,19 @@ class ResultStore:
         group_id: str | None = None,
         seed: int | None = None,
         gt_only: bool = False,
+        bench_version: int = DEFAULT_BENCH_VERSION,
     ) -> str:
         """Record a run that starts now (status "running", this pid and host); returns its id.
 
         ``group_id`` ties the runs of one seed group together (see :meth:`new_group_id`); ``seed`` is the
-        training seed; ``gt_only`` says that only the GT archs will be evaluated.
+        training seed; ``gt_only`` says that only the GT archs will be evaluated; ``bench_version`` is the
+        benchmark spec's ``version`` (scoring passes ``bench.version``; runs of two versions are never ranked
+        together).
         """
         from harness.submission.text import printable
+
+        if isinstance(bench_version, bool) or not isinstance(bench_version, int) or bench_version < 1:
+            raise StoreError(f"benchmark version must be a positive integer, got {bench_version!r}")
 
         submission = printable(submission, 200)  # a folder name reaches here unchecked when its manifest failed
         pid = os.getpid()
@@ -188,11 +205,10 @@ class ResultStore:
                             description or "", int(bool(is_baseline)),
                         ),
                     )
-                    if group_id is not None or seed is not None or gt_only:
-                        con.execute(
-                            "UPDATE runs SET group_id = ?, seed = ?, gt_only = ? WHERE run_id = ?",
-                            (group_id, None if seed is None else int(seed), int(bool(gt_only)), run_id),
-                        )
+                    con.execute(
+                        "UPDATE runs SET group_id = ?, seed = ?, gt_only = ?, bench_version = ? WHERE run_id = ?",
+                        (group_id, None if seed is None else int(seed), int(bool(gt_only)), int(bench_version), run_id),
+                    )
                 return run_id
             except sqlite3.IntegrityError:
                 continue  # same second and same 4 random digits: draw again
@@ -327,14 +343,23 @@ class ResultStore:
             raise UnknownRunError(f"run id prefix {key!r} is ambiguous: {len(found)} runs match ({shown}{', …' if len(found) > 5 else ''})")
         return found[0]
 
-    def list_runs(self, benchmark: str | None = None, submission: str | None = None, status: str | None = None) -> list[RunRecord]:
-        """Runs, earliest first, optionally filtered by benchmark, submission name and status."""
+    def list_runs(self, benchmark: str | None = None, submission: str | None = None, status: str | None = None,
+                  version: int | None = None) -> list[RunRecord]:
+        """Runs, earliest first, optionally filtered by benchmark, submission name, status and benchmark version."""
         clauses, args = [], []
         for column, value in (("benchmark", benchmark), ("submission", submission), ("status", status)):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 args.append(value)
+        clause, vargs = self._version_clause(version)
+        if clause:
+            clauses.append(clause)
+            args += vargs
         return self._select(" AND ".join(clauses), args)
+
+    def versions(self, benchmark: str) -> list[int]:
+        """The benchmark versions of ``benchmark``'s completed runs, newest first (each one leaderboard)."""
+        return sorted({r.bench_version for r in self.list_runs(benchmark=benchmark, status="ok")}, reverse=True)
 
     def load_predictions(self, run_id: str) -> tuple[list[str], np.ndarray]:
         """The arch strings and scores a completed run stored (checked against the recorded hash)."""
@@ -343,8 +368,12 @@ class ResultStore:
             raise StoreError(f"run {run.run_id} has status {run.status}; only completed runs have predictions")
         return pred_files.read(self.prediction_path(run.run_id), run.predictions_hash)
 
-    def leaderboard(self, benchmark: str, *, split: str = "dev", primary: str, best_per_submission: bool = True) -> list[RunRecord]:
+    def leaderboard(self, benchmark: str, *, split: str = "dev", primary: str, best_per_submission: bool = True,
+                    version: int | None = None) -> list[RunRecord]:
         """Completed runs of ``benchmark`` ranked by ``primary`` on ``split``, then tie-breaks, then the earlier run.
+
+        ``version``: only runs of that benchmark version (a leaderboard never ranks two versions together; None
+        keeps every run, for callers that split by version themselves).
 
         ``best_per_submission`` keeps each submission's best run *on the public dev split*, whatever ``split`` is
         shown: choosing each one's best run on the hidden split would fit the selection to the hidden GT (a
@@ -354,7 +383,7 @@ class ResultStore:
 
         if split not in _SPLITS:
             raise StoreError(f"unknown split {split!r}; use dev or test")
-        runs = self.list_runs(benchmark=benchmark, status="ok")
+        runs = self.list_runs(benchmark=benchmark, status="ok", version=version)
         if best_per_submission:
             runs = best_run_per_submission(runs, primary)
         runs.sort(key=lambda r: (rank_key(r.report(split), primary), r.created_ns, r.run_id))
@@ -392,18 +421,24 @@ class ResultStore:
             args.append(status)
         return self._select(where, args)
 
-    def groups(self, benchmark: str) -> dict[str, list[RunRecord]]:
-        """Completed runs of ``benchmark`` by group id (only runs that belong to a group)."""
+    def groups(self, benchmark: str, version: int | None = None) -> dict[str, list[RunRecord]]:
+        """Completed runs of ``benchmark`` by group id (only runs that belong to a group); ``version``: only
+        groups of that benchmark version (a group's version is its runs', see :func:`harness.verdicts.resolve`)."""
         if not self._groups:
             return {}
         out: dict[str, list[RunRecord]] = {}
-        for r in self._select("benchmark = ? AND status = 'ok' AND group_id IS NOT NULL", (benchmark,)):
+        clause, vargs = self._version_clause(version)
+        where = "benchmark = ? AND status = 'ok' AND group_id IS NOT NULL" + (f" AND {clause}" if clause else "")
+        for r in self._select(where, (benchmark, *vargs)):
             out.setdefault(r.group_id or "", []).append(r)
         return out
 
-    def stale_runs(self, benchmark: str, current_gt_hash: str) -> list[RunRecord]:
-        """Completed runs of ``benchmark`` scored against another GT than ``current_gt_hash``."""
-        return self._select("benchmark = ? AND status = 'ok' AND COALESCE(gt_hash, '') != ?", (benchmark, current_gt_hash))
+    def stale_runs(self, benchmark: str, current_gt_hash: str, version: int | None = None) -> list[RunRecord]:
+        """Completed runs of ``benchmark`` scored against another GT than ``current_gt_hash``; ``version``: of
+        that benchmark version only (runs of another version are not stale, they are another leaderboard)."""
+        clause, vargs = self._version_clause(version)
+        where = "benchmark = ? AND status = 'ok' AND COALESCE(gt_hash, '') != ?" + (f" AND {clause}" if clause else "")
+        return self._select(where, (benchmark, current_gt_hash, *vargs))
 
     def fingerprint(self) -> tuple[int, int]:
         """(number of runs, last change in ns): changes whenever any run is written; a cheap cache key."""

@@ -60,6 +60,13 @@ GROUP_COLUMNS: tuple[tuple[str, str], ...] = (
     ("gt_only", "INTEGER NOT NULL DEFAULT 0"),  # 1: only the GT archs were evaluated (`score --gt-only`)
 )
 
+# Benchmark versions (issue 17): the ``version`` of the benchmark spec a run was scored on. Added the same additive
+# way; NULL (rows written before the column) reads as version 1, the version of every spec that predates it.
+VERSION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("bench_version", "INTEGER"),
+)
+ADDITIVE_COLUMNS: tuple[tuple[str, str], ...] = GROUP_COLUMNS + VERSION_COLUMNS
+
 
 def _configure(con: sqlite3.Connection) -> sqlite3.Connection:
     con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -103,7 +110,7 @@ def ensure_schema(con: sqlite3.Connection, db: Path) -> None:
                     con.execute(stmt)
                 con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             if version <= SCHEMA_VERSION:
-                ensure_group_columns(con)
+                ensure_additive_columns(con)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -113,19 +120,37 @@ def ensure_schema(con: sqlite3.Connection, db: Path) -> None:
     check_version(con, db)
 
 
-def ensure_group_columns(con: sqlite3.Connection) -> None:
-    """Add the seed-group columns to ``runs`` where missing (inside the caller's write transaction)."""
-    have = {row[1] for row in con.execute("PRAGMA table_info(runs)").fetchall()}
-    for name, decl in GROUP_COLUMNS:
+def _run_columns(con: sqlite3.Connection) -> set[str]:
+    return {row[1] for row in con.execute("PRAGMA table_info(runs)").fetchall()}
+
+
+def ensure_additive_columns(con: sqlite3.Connection) -> None:
+    """Add the seed-group and benchmark-version columns to ``runs`` where missing (inside the caller's write
+    transaction); each is nullable or has a default, so old rows stay valid and older harnesses still read."""
+    have = _run_columns(con)
+    for name, decl in ADDITIVE_COLUMNS:
         if name not in have:
             con.execute(f"ALTER TABLE runs ADD COLUMN {name} {decl}")
     con.execute("CREATE INDEX IF NOT EXISTS runs_by_group ON runs (group_id)")
 
 
+ensure_group_columns = ensure_additive_columns  # the name of issue 16's migration, kept for callers
+
+
 def has_group_columns(con: sqlite3.Connection) -> bool:
     """Whether ``runs`` has the seed-group columns (a read-only view of an old store may not)."""
-    have = {row[1] for row in con.execute("PRAGMA table_info(runs)").fetchall()}
+    have = _run_columns(con)
     return all(name in have for name, _ in GROUP_COLUMNS)
+
+
+def optional_columns(con: sqlite3.Connection) -> tuple[str, ...]:
+    """The additive columns ``runs`` has, in :data:`ADDITIVE_COLUMNS` order: what a reader may select.
+
+    Why per column: a read-only view never migrates, and an old store may have the group columns but not the
+    version column; each missing one reads as its default (see :func:`harness.store.records.record_from_row`).
+    """
+    have = _run_columns(con)
+    return tuple(name for name, _ in ADDITIVE_COLUMNS if name in have)
 
 
 def check_version(con: sqlite3.Connection, db: Path) -> None:
