@@ -83,7 +83,7 @@ def score_supernet(
         run_id = results.create_run(
             benchmark=bench.name, submission=name, kind=kind, submission_hash=_weights_hash(model_or_state_dict),
             harness_version=__version__, gt_hash=gt.content_hash, manifest=manifest, description=description,
-            group_id=group_id, seed=seed, gt_only=gt_only,
+            group_id=group_id, seed=seed, gt_only=gt_only, bench_version=bench.version,
         )
     opts = ScoreOptions(evaluator=evaluator, device=device, seed=seed or 0, n_boot=n_boot, gt_only=gt_only,
                         progress=progress if progress is not None else False)
@@ -113,7 +113,7 @@ def score_supernet(
             results.fail_run(run_id, f"{type(exc).__name__}: {exc}", timings)
         raise
     return _unsaved_record(bench.name, name, kind, gt.content_hash, manifest, description, done["metrics"],
-                           timings, seed, gt_only)
+                           timings, seed, gt_only, bench.version)
 
 
 def _weights_hash(model: Any) -> str:
@@ -135,7 +135,8 @@ def _weights_hash(model: Any) -> str:
 
 
 def _unsaved_record(benchmark: str, name: str, kind: str, gt_hash: str, manifest: dict[str, Any], description: str,
-                    metrics: dict[str, Any], timings: dict[str, float], seed: int | None, gt_only: bool) -> Any:
+                    metrics: dict[str, Any], timings: dict[str, float], seed: int | None, gt_only: bool,
+                    bench_version: int) -> Any:
     from datetime import UTC, datetime
 
     from harness.store import RunRecord
@@ -145,5 +146,5 @@ def _unsaved_record(benchmark: str, name: str, kind: str, gt_hash: str, manifest
         run_id=UNSAVED, benchmark=benchmark, submission=name, kind=kind, status="ok", created=now, finished=now,
         timings=timings, metrics=metrics, harness_version=__version__, gt_hash=gt_hash, submission_hash="",
         error=None, manifest=manifest, description=description, is_baseline=False, pid=os.getpid(),
-        seed=seed, gt_only=gt_only,
+        seed=seed, gt_only=gt_only, bench_version=bench_version,
     )

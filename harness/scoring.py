@@ -192,6 +192,7 @@ def score_submission(sub_dir: Path, store: ResultStore, opts: ScoreOptions | Non
         submission_hash=sub.content_hash,
         harness_version=__version__,
         gt_hash=gt.content_hash,
+        bench_version=bench.version,
         manifest=sub.manifest.as_dict(),
         description=sub.manifest.description,
         is_baseline=bool(sub.manifest.baseline),
@@ -236,8 +237,19 @@ def score_submission(sub_dir: Path, store: ResultStore, opts: ScoreOptions | Non
 
 
 def rescore_run(store: ResultStore, run: RunRecord, *, n_boot: int = 1000, seed: int = 0) -> RunRecord:
-    """Recompute a stored run's metrics from its stored predictions against the benchmark's current GT."""
+    """Recompute a stored run's metrics from its stored predictions against the benchmark's current GT.
+
+    Only a run of the benchmark's current version: an older version's run belongs to that version's leaderboard
+    (its arch set, GT or protocol differ), so rescoring it against this GT would relabel it silently.
+    """
+    from harness.errors import BenchmarkVersionError
+
     bench = get_benchmark(run.benchmark)
+    if run.bench_version != bench.version:
+        raise BenchmarkVersionError(
+            f"run {run.run_id} is on {run.bench_label} and the benchmark is now v{bench.version}: runs of another "
+            "benchmark version are never rescored against this one's GT"
+        )
     gt = bench.ground_truth()
     archs, scores = store.load_predictions(run.run_id)
     full = bench.archs()
@@ -268,7 +280,8 @@ def current_gt_hash(bench: Benchmark) -> str | None:
 
 def runs_to_rescore(store: ResultStore, benchmark: str | None = None, *, all_runs: bool = False) -> Iterator[RunRecord]:
     """The completed runs ``nas-harness rescore`` recomputes: those scored against an older GT (or all with
-    ``all_runs``), of ``benchmark`` or of every benchmark with runs, benchmark by benchmark in name order.
+    ``all_runs``), of ``benchmark`` or of every benchmark with runs, benchmark by benchmark in name order; of each
+    benchmark's current version only (older versions keep the metrics of their own GT).
 
     Lazy per benchmark: a benchmark's list is read after the previous one's runs were handled. Raises
     UnknownNameError for an unknown benchmark and HarnessError when its current GT cannot be read.
@@ -277,7 +290,8 @@ def runs_to_rescore(store: ResultStore, benchmark: str | None = None, *, all_run
     for name in names:
         bench = get_benchmark(name)
         current = bench.ground_truth().content_hash
-        yield from (store.list_runs(benchmark=name, status="ok") if all_runs else store.stale_runs(name, current))
+        yield from (store.list_runs(benchmark=name, status="ok", version=bench.version) if all_runs
+                    else store.stale_runs(name, current, version=bench.version))
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -160,7 +160,7 @@ def record_predictions(host: Any, job: Any, result: dict[str, Any], wall_s: floa
     store = host.store
     run_id = store.create_run(
         benchmark=bench.name, submission=sub.manifest.name, kind=sub.kind, submission_hash=sub.content_hash,
-        harness_version=__version__, gt_hash=gt.content_hash, manifest=sub.manifest.as_dict(),
+        harness_version=__version__, gt_hash=gt.content_hash, bench_version=bench.version, manifest=sub.manifest.as_dict(),
         description=sub.manifest.description,
     )
     timings = {k: float(v) for k, v in (result.get("timings") or {}).items()}

@@ -108,6 +108,9 @@ def _entries(host: Host, phase: Phase) -> list[tuple[Job, Any, int]]:
     """(job, run, n counted submissions) of each team's ranked entry in ``phase`` by the challenge's rule."""
     jobs = host.queue.jobs(host.name, phase=phase.name)
     runs = _runs(host, jobs)
+    version = _current_version(host)
+    if version is not None:  # runs of another benchmark version are never ranked with this one's
+        runs = {k: r for k, r in runs.items() if r.bench_version == version}
     by_team: dict[str, list[Job]] = {}
     for j in jobs:
         by_team.setdefault(j.team, []).append(j)
@@ -129,6 +132,17 @@ def _entries(host: Host, phase: Phase) -> list[tuple[Job, Any, int]]:
         n = sum(1 for j in tj if limit_rules.counts(j, phase.limits))
         out.append((chosen, runs[chosen.run_id], n))
     return out
+
+
+def _current_version(host: Host) -> int | None:
+    """The challenge benchmark's current version; None when its spec cannot be read here (then no filter)."""
+    from harness.benchmarks import get_benchmark
+    from harness.errors import HarnessError
+
+    try:
+        return get_benchmark(host.challenge.benchmark).version
+    except HarnessError:
+        return None
 
 
 def _primary_key(runs: dict[str, Any]):
