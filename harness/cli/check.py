@@ -34,7 +34,7 @@ def check(
     from harness.errors import UsageError
     from harness.scoring import ScoreOptions, parse_seeds, score_group
     from harness.submission import load_submission
-    from harness.verdicts import check_metric, compare_sides, matching_seeds, non_inferiority, resolve
+    from harness.verdicts import check_metric, compare_sides, matching_seeds, non_inferiority, require_current_version, resolve
 
     split_choice(split)
     if not submission.is_dir():
@@ -46,6 +46,7 @@ def check(
     results = open_store(store, must_exist=True)
     base = resolve(results, baseline)
     bench = get_benchmark(base.runs[0].benchmark)
+    require_current_version(base, bench)  # before any training: the trick is scored on the current version
     name = metric or bench.primary_metric
     check_metric(name)
     sub = load_submission(submission)

@@ -33,10 +33,13 @@ def leaderboard(
     all_runs: Annotated[bool, typer.Option("--all-runs", help="Every single run, not only the best per submission.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ranked seed groups (mean, CI over seeds and archs) and single runs (marked), by the primary metric."""
+    """Ranked seed groups (mean, CI over seeds and archs) and single runs (marked), by the primary metric.
+
+    One table per benchmark version (the current one first): runs of different versions are never ranked together.
+    """
     from harness.benchmarks import get_benchmark
     from harness.scoring import current_gt_hash
-    from harness.verdicts import leaderboard_rows
+    from harness.verdicts import board_versions, leaderboard_rows
 
     split_choice(split)
     results = open_store(store, must_exist=True)
@@ -53,27 +56,41 @@ def leaderboard(
     for name in names:
         bench = get_benchmark(name)
         current_gt = current_gt_hash(bench)
-        entries = leaderboard_rows(results, bench, split, all_runs)
-        out[name] = {"primary_metric": bench.primary_metric, "split": split, "rows": entries}
-        if not as_json:
-            console.print(leaderboard_table(results, bench, split, entries, current_gt))
+        older: list[dict[str, Any]] = []
+        for version in board_versions(results, bench):
+            entries = leaderboard_rows(results, bench, split, all_runs, version=version)
+            if version == bench.version:
+                out[name] = {"primary_metric": bench.primary_metric, "split": split, "version": version, "rows": entries}
+            else:
+                older.append({"version": version, "rows": entries})
+            if not as_json and (version == bench.version or entries):
+                console.print(leaderboard_table(results, bench, split, entries, current_gt, version))
+        out[name]["older_versions"] = older
     if as_json:
         print_json({"benchmarks": out})
 
 
-def leaderboard_table(results: Any, bench: Any, split: str, entries: list[dict[str, Any]], current_gt: str | None) -> Table:
-    """One benchmark's rows, under the reference rows (split-half agreement, #params baseline) of its best run."""
+def leaderboard_table(results: Any, bench: Any, split: str, entries: list[dict[str, Any]], current_gt: str | None,
+                      version: int | None = None) -> Table:
+    """One benchmark version's rows, under the reference rows (split-half agreement, #params baseline) of its best
+    run of that version. An older version's table says so in its title: values as stored, not recomputed."""
     from harness.metrics import LEADERBOARD_COLUMNS, METRICS, split_half_of
     from harness.store.records import is_stale
 
     name, primary = bench.name, bench.primary_metric
+    version = bench.version if version is None else version
     others = [k for k in LEADERBOARD_COLUMNS if k != primary]
     digits = {k: 4 if k in METRICS and METRICS[k].unit == "pp" else 3 for k in (primary, *others)}
-    table = Table(title=f"{name} — {split} split, ranked by {primary} (groups: mean of runs, CI over seeds and archs)")
+    if version == bench.version:
+        title = f"{name} v{version} — {split} split, ranked by {primary} (groups: mean of runs, CI over seeds and archs)"
+    else:
+        title = (f"{name} v{version} (the benchmark is now v{bench.version}) — {split} split, ranked by {primary} "
+                 f"among v{version} runs only; values as stored (group CI: seeds only)")
+    table = Table(title=title)
     primary_label = METRICS[primary].label if primary in METRICS else primary
     for col in ("#", "submission", "kind", "runs", primary_label, "95% CI", "run SD", *(METRICS[k].label for k in others), "group / run", "note"):
         table.add_column(col, min_width=6 if col not in ("#", "note", "runs") else None, overflow="fold")
-    rows = results.leaderboard(name, split=split, primary=primary, best_per_submission=True)
+    rows = results.leaderboard(name, split=split, primary=primary, best_per_submission=True, version=version)
     payload = rows[0].metrics.get("splits", {}).get(split, {}) if rows else {}
     if payload:
         ceiling = split_half_of(payload)
@@ -90,7 +107,7 @@ def leaderboard_table(results: Any, bench: Any, split: str, entries: list[dict[s
             note.append("[yellow]single run: no seed variance[/]")
         if e["gt_only"]:
             note.append("GT archs only")
-        if is_stale(e["gt_hash"], current_gt):
+        if is_stale(e["gt_hash"], current_gt, e.get("version"), bench.version):
             note.append("[red]stale GT: rescore[/]")
         m = e["metrics"]
         ci = f"[{fmt(e['ci_low'], 3)}, {fmt(e['ci_high'], 3)}]"
@@ -112,13 +129,20 @@ def show(
         from harness.benchmarks import get_benchmark
         from harness.verdicts import resolve, summarize
 
+        from harness.verdicts import stored_summary
+
         side = resolve(results, run_id)
         bench = get_benchmark(side.runs[0].benchmark)
-        summary = summarize(results, side, bench, split, bench.primary_metric)
+        current = side.version == bench.version  # an older version's group: its stored values, not recomputed
+        summary = (summarize(results, side, bench, split, bench.primary_metric) if current
+                   else stored_summary(side, split, bench.primary_metric))
         if as_json:
-            print_json({"group": summary.to_dict(), "runs": [run_json(r, split) for r in side.runs]})
+            print_json({"group": {**summary.to_dict(), "bench_version": side.version, "recomputed": current},
+                        "runs": [run_json(r, split) for r in side.runs]})
             return
-        console.print(group_table([summary], f"seed group {u(side.label)} — {split} split, {summary.metric}"))
+        note = "" if current else f" (the benchmark is now v{bench.version}: stored values, CI over seeds only)"
+        console.print(group_table([summary], f"seed group {u(side.label)} on {u(side.benchmark)} v{side.version}"
+                                             f" — {split} split, {summary.metric}{note}"))
         return
     run = results.get_run(run_id)
     if as_json:
@@ -129,6 +153,8 @@ def show(
         value = getattr(run, key, None)
         if value not in (None, ""):
             head.add_row(key, u(str(value)[:100]))
+        if key == "benchmark":
+            head.add_row("benchmark version", run.version_label)
     if run.gt_only:
         head.add_row("evaluated", "GT archs only (--gt-only)")
     if run.timings:
@@ -148,14 +174,16 @@ def compare(
 ) -> None:
     """Is A better than B? Δ with a CI over training seeds (groups) and GT archs, p, P(A better), detectable Δ."""
     from harness.benchmarks import get_benchmark
-    from harness.verdicts import compare_sides, resolve
+    from harness.verdicts import check_same_version, compare_sides, require_current_version, resolve
 
     split_choice(split)
     results = open_store(store, must_exist=True)
     a, b = resolve(results, run_a), resolve(results, run_b)
     if a.runs[0].benchmark != b.runs[0].benchmark:
         raise HarnessError(f"runs are on different benchmarks ({a.runs[0].benchmark} vs {b.runs[0].benchmark})")
+    check_same_version(a, b)  # before the benchmark is read: one line even when the spec moved on
     bench = get_benchmark(a.runs[0].benchmark)
+    require_current_version(a, bench)
     name = metric or bench.primary_metric
     cmp = compare_sides(results, a, b, bench, split, name)
     n = int(bench.ground_truth().split_indices(split).size)
@@ -163,9 +191,10 @@ def compare(
     if as_json:
         print_json({"a": {"id": a.label, "submission": a.submission, "runs": [r.run_id for r in a.runs]},
                     "b": {"id": b.label, "submission": b.submission, "runs": [r.run_id for r in b.runs]},
+                    "benchmark": bench.name, "bench_version": bench.version,
                     "split": split, "n_archs": n, "comparison": cmp.to_dict(), "warnings": warnings})
         return
-    console.print(comparison_table(cmp, a, b, split, n))
+    console.print(comparison_table(cmp, a, b, split, n, bench.label))
     print_warnings(warnings)
 
 
@@ -186,10 +215,10 @@ def export(
     stream = open(out, "w", newline="") if out else sys.stdout  # noqa: SIM115
     try:
         writer = csv.writer(stream)
-        writer.writerow(["run_id", "benchmark", "submission", "kind", "status", "created", "gt_hash", "error", "group_id", "seed", "gt_only", *names, *(f"{n}_ci_low" for n in names), *(f"{n}_ci_high" for n in names)])
+        writer.writerow(["run_id", "benchmark", "bench_version", "submission", "kind", "status", "created", "gt_hash", "error", "group_id", "seed", "gt_only", *names, *(f"{n}_ci_low" for n in names), *(f"{n}_ci_high" for n in names)])
         for r in runs:
             m = r.metrics.get("splits", {}).get(split, {}).get("metrics", {})
-            writer.writerow([*map(csv_cell, (r.run_id, r.benchmark, r.submission, r.kind, r.status, r.created, r.gt_hash, r.error or "", r.group_id or "")), "" if r.seed is None else r.seed, int(r.gt_only), *(m.get(n, {}).get("value", "") for n in names), *(m.get(n, {}).get("ci_low", "") for n in names), *(m.get(n, {}).get("ci_high", "") for n in names)])
+            writer.writerow([csv_cell(r.run_id), csv_cell(r.benchmark), r.bench_version, *map(csv_cell, (r.submission, r.kind, r.status, r.created, r.gt_hash, r.error or "", r.group_id or "")), "" if r.seed is None else r.seed, int(r.gt_only), *(m.get(n, {}).get("value", "") for n in names), *(m.get(n, {}).get("ci_low", "") for n in names), *(m.get(n, {}).get("ci_high", "") for n in names)])
     finally:
         if out:
             stream.close()

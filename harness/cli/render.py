@@ -43,7 +43,8 @@ def run_json(run: Any, split: str | None = None) -> dict[str, Any]:
     """A run as scripts get it: identity, status, group, timings and the metrics of the split(s) asked."""
     splits = run.metrics.get("splits", {}) or {}
     return {
-        "run_id": run.run_id, "benchmark": run.benchmark, "submission": run.submission, "kind": run.kind,
+        "run_id": run.run_id, "benchmark": run.benchmark, "bench_version": run.bench_version,
+        "submission": run.submission, "kind": run.kind,
         "status": run.status, "error": run.error, "created": run.created, "finished": run.finished,
         "group_id": run.group_id, "seed": run.seed, "gt_only": run.gt_only,
         "single_trainer_run": run.is_single_trainer_run, "gt_hash": run.gt_hash, "timings": run.timings,
@@ -91,7 +92,7 @@ def render_payload(title: str, metrics: dict[str, Any], split: str) -> None:
 
 def render_report(run: Any, split: str) -> None:
     """A stored run's metric table with its GT-only and single-trainer-run notes."""
-    what = f"{u(run.submission)} on {u(run.benchmark)}, run {u(run.run_id)}"
+    what = f"{u(run.submission)} on {u(run.bench_label)}, run {u(run.run_id)}"
     render_payload(what, run.metrics, split)
     if run.gt_only:
         console.print("[yellow]GT archs only[/] (--gt-only): the rest of the arch set was not evaluated")
@@ -114,11 +115,13 @@ def group_table(summaries: list[Any], title: str) -> Table:
     return table
 
 
-def comparison_table(cmp: Any, a: Any, b: Any, split: str, n: int) -> Table:
-    """A − B (:class:`harness.verdicts.Comparison`) with its interval, p, power and verdict."""
+def comparison_table(cmp: Any, a: Any, b: Any, split: str, n: int, bench_label: str | None = None) -> Table:
+    """A − B (:class:`harness.verdicts.Comparison`) with its interval, p, power and verdict; ``bench_label``
+    (``name vN``) names the benchmark version both sides are on."""
     d = cmp.diff
     how = "paired by seed and on the same archs" if cmp.paired_by_seed else "on the same archs"
-    table = Table(title=f"{cmp.metric} on the {split} split ({n} GT archs), {how}")
+    where = f"{u(bench_label)}, " if bench_label else ""
+    table = Table(title=f"{cmp.metric} on {where}the {split} split ({n} GT archs), {how}")
     for col in ("", "value"):
         table.add_column(col)
     table.add_row(f"A: {u(a.submission)} ({u(a.label)}, {len(a.runs)} run{'s' if len(a.runs) != 1 else ''})", fmt(cmp.value_a))

@@ -8,19 +8,25 @@ Public API::
     metric_replicates(preds, truth, params, metric, n_boot, seed) -> (points, reps)
     resolve(store, run_or_group_id) -> Side;  summarize(store, side, bench, split, metric) -> GroupSummary
     compare_sides(store, a, b, bench, split, metric) -> Comparison
-    leaderboard_rows(store, bench, split, all_runs=False) -> list[dict]   # what `nas-harness leaderboard` ranks
+    leaderboard_rows(store, bench, split, all_runs=False, version=None) -> list[dict]   # one (benchmark, version)
+    board_versions(store, bench) -> [current version, older versions with runs…]   # one table each
+    check_same_version(a, b); require_current_version(side, bench)   # BenchmarkVersionError across versions
+    stored_summary(side, split, metric) -> GroupSummary   # an older version's group, from its stored values
 """
 
-from harness.verdicts.board import ROW_METRICS, leaderboard_rows
+from harness.verdicts.board import ROW_METRICS, board_versions, leaderboard_rows
 from harness.verdicts.groups import (
     GroupSummary,
     Side,
     check_metric,
+    check_same_version,
     compare_sides,
     fix_command,
     matching_seeds,
     metric_replicates,
+    require_current_version,
     resolve,
+    stored_summary,
     summarize,
 )
 from harness.verdicts.stats import LEVEL, POWER, Comparison, Interval, NonInferiority, compare_groups, group_interval, non_inferiority
@@ -28,5 +34,6 @@ from harness.verdicts.stats import LEVEL, POWER, Comparison, Interval, NonInferi
 __all__ = [
     "LEVEL", "POWER", "ROW_METRICS", "Comparison", "GroupSummary", "Interval", "NonInferiority", "Side", "check_metric",
     "compare_groups", "compare_sides", "fix_command", "group_interval", "matching_seeds", "metric_replicates", "non_inferiority",
-    "leaderboard_rows", "resolve", "summarize",
+    "leaderboard_rows", "resolve", "summarize", "board_versions", "check_same_version", "require_current_version",
+    "stored_summary",
 ]

@@ -3,6 +3,11 @@
 Why here: a leaderboard row is a verdict (a group's interval carries seed and arch noise, a single trainer run is
 marked as lacking seed variance), so it is computed next to :func:`summarize`; the CLI only renders the rows, and
 ``--json`` prints them as they are.
+
+Why one board per benchmark *version*: a new version (another arch set, GT, data or protocol) measures something
+else, so its runs are never ranked with an older version's. Each row carries its ``version``; the rows of an
+older version are built from the values stored with their runs (:func:`~harness.verdicts.groups.stored_summary`),
+since the current GT is not theirs.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from harness.verdicts.groups import resolve, summarize
+from harness.verdicts.groups import resolve, stored_summary, summarize
 
 #: metrics averaged into each row besides the primary one (the keys of a row's ``metrics``; ``--json`` shows them)
 ROW_METRICS: tuple[str, ...] = ("kendall_tau", "spearman", "pearson", "p_at_top_5", "top1_regret")
@@ -18,32 +23,55 @@ ROW_METRICS: tuple[str, ...] = ("kendall_tau", "spearman", "pearson", "p_at_top_
 ROW_BOOT = 400
 
 
+def _finite(value: Any) -> float | None:
+    return None if value is None or value != value else float(value)  # NaN -> None (a row without a value)
+
+
 def _mean_metric(runs: Sequence[Any], name: str, split: str) -> float | None:
     vals = [v for v in (r.metric(name, split) for r in runs) if v is not None]
     return float(sum(vals) / len(vals)) if vals else None
 
 
-def leaderboard_rows(store: Any, bench: Any, split: str, all_runs: bool = False) -> list[dict[str, Any]]:
-    """Rows of one benchmark: a row per seed group (mean, interval over seeds and archs) and per single run.
+def board_versions(store: Any, bench: Any) -> list[int]:
+    """The versions a board of ``bench`` shows, one table each: the current one first (even with no run yet),
+    then every older (or other) version with completed runs, newest first."""
+    current = int(getattr(bench, "version", 1))
+    return [current, *(v for v in store.versions(bench.name) if v != current)]
 
-    Single runs are those outside any group (best per submission unless ``all_runs``); a trainer's single run
-    is marked as such, since its interval lacks training-seed variance. Rows are ranked (``rank`` from 1) by the
-    primary metric in its direction, missing values last, ties by id.
+
+def leaderboard_rows(store: Any, bench: Any, split: str, all_runs: bool = False,
+                     version: int | None = None) -> list[dict[str, Any]]:
+    """Rows of one benchmark version: a row per seed group (mean, interval over seeds and archs) and per single run.
+
+    ``version``: the benchmark version to rank (default ``bench.version``); only its runs enter, so two versions
+    are never ranked in one table. Groups of the current version are summarised against the current GT; groups of
+    another version from their stored values (seed interval only). Single runs are those outside any group (best
+    per submission unless ``all_runs``); a trainer's single run is marked as such, since its interval lacks
+    training-seed variance. Rows are ranked (``rank`` from 1) by the primary metric in its direction, missing
+    values last, ties by id.
     """
     from harness.metrics import METRICS
 
     primary = bench.primary_metric
+    current = int(getattr(bench, "version", 1))
+    version = current if version is None else int(version)
     rows: list[dict[str, Any]] = []
-    for gid in sorted(store.groups(bench.name)):
+    for gid in sorted(store.groups(bench.name, version=version)):
         side = resolve(store, gid)
-        g = summarize(store, side, bench, split, primary, n_boot=ROW_BOOT)
+        if version == current:
+            g = summarize(store, side, bench, split, primary, n_boot=ROW_BOOT)
+        else:
+            g = stored_summary(side, split, primary)
         last = side.runs[-1]
         rows.append({"type": "group", "id": gid, "submission": side.submission, "kind": side.kind,
                      "n_runs": len(side.runs), "seeds": side.seeds, "gt_only": any(r.gt_only for r in side.runs),
-                     "value": g.interval.value, "ci_low": g.interval.ci_low, "ci_high": g.interval.ci_high, "sd": g.sd,
+                     "value": _finite(g.interval.value), "ci_low": _finite(g.interval.ci_low),
+                     "ci_high": _finite(g.interval.ci_high), "sd": g.sd,
                      "values": list(g.values), "metrics": {k: _mean_metric(side.runs, k, split) for k in ROW_METRICS},
-                     "is_baseline": last.is_baseline, "gt_hash": last.gt_hash, "single_trainer_run": False})
-    singles = [r for r in store.leaderboard(bench.name, split=split, primary=primary, best_per_submission=False)
+                     "is_baseline": last.is_baseline, "gt_hash": last.gt_hash, "single_trainer_run": False,
+                     "version": version, "recomputed": version == current})
+    singles = [r for r in store.leaderboard(bench.name, split=split, primary=primary, best_per_submission=False,
+                                            version=version)
                if r.group_id is None]
     seen: set[str] = set()
     for r in singles:
@@ -55,7 +83,8 @@ def leaderboard_rows(store: Any, bench: Any, split: str, all_runs: bool = False)
                      "seeds": [r.seed], "gt_only": r.gt_only, "value": r.metric(primary, split),
                      "ci_low": est.get("ci_low"), "ci_high": est.get("ci_high"), "sd": None, "values": [r.metric(primary, split)],
                      "metrics": {k: r.metric(k, split) for k in ROW_METRICS}, "is_baseline": r.is_baseline,
-                     "gt_hash": r.gt_hash, "single_trainer_run": r.is_single_trainer_run})
+                     "gt_hash": r.gt_hash, "single_trainer_run": r.is_single_trainer_run,
+                     "version": version, "recomputed": False})
     hib = METRICS[primary].higher_is_better if primary in METRICS else True
     rows.sort(key=lambda e: (e["value"] is None, -(e["value"] or 0.0) if hib is not False else (e["value"] or 0.0), e["id"]))
     for i, e in enumerate(rows, 1):

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import HarnessError, UnknownNameError, UsageError
+from harness.errors import BenchmarkVersionError, HarnessError, UnknownNameError, UsageError
 from harness.metrics import METRICS
 from harness.verdicts.stats import LEVEL, Comparison, Interval, compare_groups, group_interval
 
@@ -63,6 +63,20 @@ class Side:
         """True when the side's spread includes training-seed variance (a group of >= 2 runs)."""
         return self.is_group and len(self.runs) >= 2
 
+    @property
+    def benchmark(self) -> str:
+        return str(self.runs[0].benchmark)
+
+    @property
+    def version(self) -> int:
+        """The benchmark version of the side's runs (a group never mixes versions, :func:`resolve` checks)."""
+        return int(self.runs[0].bench_version)
+
+    @property
+    def what(self) -> str:
+        """``run ID`` or ``group ID``: how a message names the side."""
+        return f"{'group' if self.is_group else 'run'} {self.label}"
+
 
 def resolve(store: Any, key: str) -> Side:
     """A run id or a group id (``g…``) -> its completed runs."""
@@ -72,11 +86,34 @@ def resolve(store: Any, key: str) -> Side:
             raise HarnessError(f"group {key!r} has no completed runs")
         if len({r.submission for r in runs}) != 1 or len({r.benchmark for r in runs}) != 1:
             raise HarnessError(f"group {key!r} mixes submissions or benchmarks")
+        if len({r.bench_version for r in runs}) != 1:
+            shown = ", ".join(f"v{v}" for v in sorted({r.bench_version for r in runs}))
+            raise BenchmarkVersionError(f"group {key!r} mixes benchmark versions ({shown}) of {runs[0].benchmark}")
         return Side(runs[0].group_id or key, runs[0].submission, runs[0].kind, tuple(runs), True)
     run = store.get_run(key)
     if run.status != "ok":
         raise HarnessError(f"run {run.run_id} has status {run.status}; only completed runs can be compared")
     return Side(run.run_id, run.submission, run.kind, (run,), False)
+
+
+def check_same_version(a: Side, b: Side) -> None:
+    """Refuse to compare two sides of different versions of a benchmark (one line, exit 2)."""
+    if a.version != b.version:
+        raise BenchmarkVersionError(
+            f"{a.what} is on {a.benchmark} v{a.version} and {b.what} on v{b.version}: "
+            "runs of different benchmark versions are never compared"
+        )
+
+
+def require_current_version(side: Side, bench: Any) -> None:
+    """Refuse a side of another version than ``bench``'s: verdicts recompute metrics against the benchmark's
+    current GT, which is not the GT (or arch set, or protocol) an older version's runs were scored on."""
+    version = int(getattr(bench, "version", 1))
+    if side.version != version:
+        raise BenchmarkVersionError(
+            f"{side.what} is on {side.benchmark} v{side.version} and the benchmark is now v{version}: "
+            f"verdicts use the current GT, so only runs of v{version} can be compared or gated"
+        )
 
 
 def _split_preds(store: Any, side: Side, gt: Any, split: str) -> list[np.ndarray]:
@@ -119,7 +156,12 @@ def _gt_arrays(bench: Any, split: str) -> tuple[Any, np.ndarray, np.ndarray, np.
 
 def summarize(store: Any, side: Side, bench: Any, split: str, metric: str, *, n_boot: int = N_BOOT,
               seed: int = 0, level: float = LEVEL) -> GroupSummary:
-    """A side's mean metric with an interval over seeds and archs (archs only for a single run)."""
+    """A side's mean metric with an interval over seeds and archs (archs only for a single run).
+
+    The side must be of ``bench``'s current version (the metrics are recomputed against its GT); a side of an
+    older version is summarised from its stored values instead: :func:`stored_summary`.
+    """
+    require_current_version(side, bench)
     gt, idx, truth, params = _gt_arrays(bench, split)
     points, reps = metric_replicates(_split_preds(store, side, gt, split), truth, params, metric, n_boot=n_boot, seed=seed)
     sd = float(np.std(points, ddof=1)) if points.size > 1 else None
@@ -127,9 +169,43 @@ def summarize(store: Any, side: Side, bench: Any, split: str, metric: str, *, n_
                         group_interval(points, reps, level, n_archs=int(idx.size)))
 
 
+def stored_summary(side: Side, split: str, metric: str, *, level: float = LEVEL) -> GroupSummary:
+    """A side of an older benchmark version, from the metric values stored with its runs.
+
+    Why not recomputed: the benchmark's current GT (and maybe arch set) is not the one these runs were scored
+    on, and that older GT may no longer be available. The interval is the seed part only (a t interval of the
+    stored per-run values; for one run, its stored arch-bootstrap interval), so it is narrower than a current
+    version's: rows of older versions are shown for the record and ranked only among themselves.
+    """
+    from scipy import stats
+
+    values = [v for v in (r.metric(metric, split) for r in side.runs) if v is not None]
+    n_archs = int(side.runs[0].report(split).get("n") or 0)
+    nan = float("nan")
+    if not values:
+        iv = Interval(nan, nan, nan, level, nan, nan, 0.0, 0.0, False)
+        return GroupSummary(side, metric, split, n_archs, (), None, iv)
+    m = float(np.mean(values))
+    if len(values) == 1:
+        est = (side.runs[0].report(split).get("metrics") or {}).get(metric) or {}
+        lo, hi = est.get("ci_low"), est.get("ci_high")
+        iv = Interval(m, nan, nan, level, nan if lo is None else float(lo), nan if hi is None else float(hi), 0.0, nan, False)
+        return GroupSummary(side, metric, split, n_archs, (m,), None, iv)
+    sd = float(np.std(values, ddof=1))
+    se = sd / np.sqrt(len(values))
+    half = float(stats.t.ppf(0.5 + level / 2, len(values) - 1)) * se
+    iv = Interval(m, float(se), float(len(values) - 1), level, m - half, m + half, float(se * se), 0.0, True)
+    return GroupSummary(side, metric, split, n_archs, tuple(values), sd, iv)
+
+
 def compare_sides(store: Any, a: Side, b: Side, bench: Any, split: str, metric: str, *, n_boot: int = N_BOOT,
                   seed: int = 0, level: float = LEVEL) -> Comparison:
-    """A vs B on the same GT archs and the same arch resamples; paired by seed when both ran the same seeds."""
+    """A vs B on the same GT archs and the same arch resamples; paired by seed when both ran the same seeds.
+
+    Both sides must be of one benchmark version, ``bench``'s current one (:class:`BenchmarkVersionError`).
+    """
+    check_same_version(a, b)
+    require_current_version(a, bench)
     hib = check_metric(metric)
     gt, idx, truth, params = _gt_arrays(bench, split)
     pa, pb = _split_preds(store, a, gt, split), _split_preds(store, b, gt, split)
