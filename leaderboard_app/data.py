@@ -61,6 +61,7 @@ class BenchInfo:
     gt_hash: str | None = None
     gt_sizes: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    version: int | None = None  # the spec's version now (None: the benchmark could not be read)
 
 
 @st.cache_data(ttl=15, max_entries=64, show_spinner=False)
@@ -69,7 +70,8 @@ def _bench_info(name: str) -> BenchInfo:
         bench = get_benchmark(name)
     except Exception as exc:  # noqa: BLE001  (unknown name, bad spec: shown as a note, not a traceback)
         return BenchInfo(name=name, error=one_line(exc) or type(exc).__name__)
-    info = {"name": name, "description": str(getattr(bench, "description", "") or ""), "primary_metric": getattr(bench, "primary_metric", None)}
+    info = {"name": name, "description": str(getattr(bench, "description", "") or ""), "primary_metric": getattr(bench, "primary_metric", None),
+            "version": int(getattr(bench, "version", 1))}
     try:
         gt = bench.ground_truth()
         sizes = {s: int(gt.split_indices(s).size) for s in ("dev", "test") if s in gt.splits}
@@ -82,7 +84,7 @@ def bench_info(ctx: AppContext, name: str) -> BenchInfo:
     """Benchmark description, primary metric and current GT hash; GT sizes only of visible splits."""
     info = _bench_info(name)
     return BenchInfo(info.name, info.description, info.primary_metric, info.gt_hash,
-                     {k: v for k, v in info.gt_sizes.items() if k in ctx.splits}, info.error)
+                     {k: v for k, v in info.gt_sizes.items() if k in ctx.splits}, info.error, info.version)
 
 
 # ------------------------------------------------------------------------------------------ the store
@@ -199,9 +201,22 @@ def _paired(key_a: tuple[str, ...], key_b: tuple[str, ...], metric: str, n_boot:
 
 
 def paired_comparison(ctx: AppContext, run_a: RunRecord, run_b: RunRecord, split: str, metric: str, n_boot: int = 2000) -> dict[str, Any]:
-    """Paired bootstrap of ``metric`` between two runs on the same GT archs of ``split`` (harness.metrics)."""
+    """Paired bootstrap of ``metric`` between two runs on the same GT archs of ``split`` (harness.metrics).
+
+    Both runs must be of one benchmark version, the current one (the per-arch frames use the current GT):
+    :class:`~harness.errors.BenchmarkVersionError` otherwise, shown by the page as one line.
+    """
+    from harness.errors import BenchmarkVersionError
+
     if run_a.benchmark != run_b.benchmark:
         raise StoreError(f"runs are on different benchmarks ({run_a.benchmark} vs {run_b.benchmark})")
+    if run_a.bench_version != run_b.bench_version:
+        raise BenchmarkVersionError(f"run {run_a.run_id} is on {run_a.bench_label} and run {run_b.run_id} on "
+                                    f"{run_b.version_label}: runs of different benchmark versions are never compared")
+    current = _bench_info(run_a.benchmark).version
+    if current is not None and run_a.bench_version != current:
+        raise BenchmarkVersionError(f"runs {run_a.run_id} and {run_b.run_id} are on {run_a.bench_label} and the "
+                                    f"benchmark is now v{current}: only runs of v{current} are compared on the current GT")
     result = _paired(_gt_key(ctx, run_a, split), _gt_key(ctx, run_b, split), metric, n_boot)
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
 
@@ -211,26 +226,31 @@ GROUP_BOOT = 400
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _group_rows(root: str, fingerprint: tuple[int, int], benchmark: str, split: str, metric: str) -> list[dict[str, Any]]:  # noqa: ARG001
-    from harness.verdicts import resolve, summarize
+def _group_rows(root: str, fingerprint: tuple[int, int], benchmark: str, split: str, metric: str,  # noqa: ARG001
+                version: int | None) -> list[dict[str, Any]]:
+    from harness.verdicts import resolve, stored_summary, summarize
 
     store = open_store(Path(root))
-    groups = sorted(store.groups(benchmark))
-    if not groups:
-        return []
     try:  # a retired benchmark or an unavailable GT: no group rows (the page says why elsewhere)
         bench = get_benchmark(benchmark)
-        return [summarize(store, resolve(store, gid), bench, split, metric, n_boot=GROUP_BOOT).to_dict() for gid in groups]
+        version = int(getattr(bench, "version", 1)) if version is None else version
+        groups = sorted(store.groups(benchmark, version=version))
+        if version != int(getattr(bench, "version", 1)):  # an older version: its stored values, not recomputed
+            return [{**stored_summary(resolve(store, gid), split, metric).to_dict(), "version": version} for gid in groups]
+        return [{**summarize(store, resolve(store, gid), bench, split, metric, n_boot=GROUP_BOOT).to_dict(), "version": version}
+                for gid in groups]
     except HarnessError:
         return []
 
 
-def group_rows(ctx: AppContext, state: StoreState, benchmark: str, split: str, metric: str) -> list[dict[str, Any]]:
-    """Each seed group of ``benchmark``: mean of its runs and a CI over training seeds and GT archs (harness.verdicts)."""
+def group_rows(ctx: AppContext, state: StoreState, benchmark: str, split: str, metric: str,
+               version: int | None = None) -> list[dict[str, Any]]:
+    """Each seed group of one version of ``benchmark`` (default: its current one): mean of its runs and a CI over
+    training seeds and GT archs (harness.verdicts); an older version's groups from their stored values."""
     require_split(ctx, split)
     if state.kind != "ok":
         return []
-    return _group_rows(str(ctx.store), state.fingerprint, benchmark, split, metric)
+    return _group_rows(str(ctx.store), state.fingerprint, benchmark, split, metric, version)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

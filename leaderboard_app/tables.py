@@ -93,6 +93,18 @@ def choose_runs(runs: Sequence[RunRecord], *, split: str, sort_metric: str, per_
     return sorted(ok, key=lambda r: (rank_key(r.report(split), sort_metric), r.created_ns, r.run_id))
 
 
+def by_version(runs: Sequence[RunRecord], current: int | None = None) -> list[tuple[int, list[RunRecord]]]:
+    """Runs split by benchmark version, one leaderboard each: ``current`` first, then the others newest first.
+
+    Why: a new version of a benchmark measures something else; its runs are never ranked with another version's.
+    """
+    versions: dict[int, list[RunRecord]] = {}
+    for r in runs:
+        versions.setdefault(r.bench_version, []).append(r)
+    order = sorted(versions, key=lambda v: (v != current, -v))
+    return [(v, versions[v]) for v in order]
+
+
 def _reference_report(ranked: Sequence[RunRecord], split: str, current_gt_hash: str | None) -> dict[str, Any]:
     for r in ranked:  # references must describe the current GT; fall back to the top run's
         if not is_stale(r.gt_hash, current_gt_hash):
@@ -108,9 +120,21 @@ def leaderboard_frame(
     metrics: Sequence[str] = DEFAULT_METRICS,
     per_submission: str = "best",
     current_gt_hash: str | None = None,
+    current_version: int | None = None,
 ) -> pd.DataFrame:
-    """The leaderboard of one benchmark: reference rows first, then ranked runs; one value and one CI column per metric."""
+    """The leaderboard of one benchmark version: reference rows first, then ranked runs; one value and one CI
+    column per metric, and the version in a ``version`` column.
+
+    ``runs`` must all be of one benchmark version (:func:`by_version` splits them): two versions are never ranked
+    in one table (ValueError). ``current_version``: the benchmark's version now; runs of another version are
+    not flagged stale (their GT is their version's), they are labelled "older version" instead.
+    """
+    versions = {r.bench_version for r in runs}
+    if len(versions) > 1:
+        raise ValueError(f"runs of benchmark versions {sorted(versions)} in one leaderboard; split them with by_version")
     ranked = choose_runs(runs, split=split, sort_metric=sort_metric, per_submission=per_submission)
+    if current_version is not None and versions and versions != {current_version}:
+        current_gt_hash = None  # an older version's GT is not the current one: nothing here is "stale"
     rows: list[dict[str, Any]] = []
     ref = _reference_report(ranked, split, current_gt_hash)
     if ref:
@@ -133,6 +157,8 @@ def leaderboard_frame(
             flags.append("baseline")
         if is_stale(r.gt_hash, current_gt_hash):
             flags.append("stale GT: rescore")
+        if current_version is not None and r.bench_version != current_version:
+            flags.append(f"older version ({r.version_label}; now v{current_version})")
         if r.is_single_trainer_run:
             flags.append("single run: no seed variance")
         elif r.group_id is not None:
@@ -140,7 +166,8 @@ def leaderboard_frame(
         if r.gt_only:
             flags.append("GT archs only")
         report_metrics = r.report(split).get("metrics") or {}
-        row = {"rank": i, "submission": r.submission, "type": "baseline" if r.is_baseline else "submission", "kind": r.kind}
+        row = {"rank": i, "submission": r.submission, "type": "baseline" if r.is_baseline else "submission", "kind": r.kind,
+               "version": r.version_label}
         for m in metrics:
             row[label(m)] = r.metric(m, split)
             row[ci_column(m)] = ci_text(report_metrics.get(m), m)
@@ -216,6 +243,7 @@ def history_frame(runs: Sequence[RunRecord], split: str, primary: str | None, st
             (label(primary) if primary else "primary"): r.metric(primary, split) if primary else None,
             "total time (s)": _num(r.timings.get("total_s")),
             "error": r.error or "",
+            "benchmark version": r.version_label,
             "harness": r.harness_version,
         })
     return pd.DataFrame(rows)

@@ -107,7 +107,7 @@ def split_choice(ctx: AppContext, key: str) -> str:
 def run_label(run: RunRecord, primary: str | None = None, split: str = "dev") -> str:
     value = run.metric(primary, split) if primary and run.status == "ok" else None
     score = f" · {value:.3f}" if value is not None else ""
-    return f"{run.submission} · {run.run_id} · {data.display_status(run)}{score}"
+    return f"{run.submission} · {run.version_label} · {run.run_id} · {data.display_status(run)}{score}"
 
 
 def primary_of(ctx: AppContext, benchmark: str, runs: Sequence[RunRecord]) -> str:

@@ -154,7 +154,7 @@ def test_only_failed_runs(tmp_path: Path, make_app, bench) -> None:
 # ------------------------------------------------------------------------------------------ leaderboard page
 def test_leaderboard_ranked_with_references_and_flags(world, make_app, bench, downloads) -> None:
     at = run_page(make_app(world["root"]), None)
-    assert [s.value for s in at.subheader] == [bench.name]
+    assert [s.value for s in at.subheader] == [f"{bench.name} v1"]  # one board per benchmark version
     frame = at.dataframe[0].value
     assert list(frame["type"][:2]) == ["reference", "reference"]
     assert list(frame["submission"][:2]) == [tables.NOISE_CEILING, tables.PARAMS_BASELINE]

@@ -45,7 +45,7 @@ with st.expander("Description and manifest", expanded=not run.manifest):
     if run.description:
         st.markdown(markdown_escape(run.description))  # a participant's text: shown, never rendered as markdown
     st.json(run.manifest or {}, expanded=True)
-    st.caption(f"benchmark {markdown_escape(run.benchmark)} · harness {run.harness_version} · submission hash `{run.submission_hash[:16]}` · GT hash `{run.gt_hash[:16]}`")
+    st.caption(f"benchmark {markdown_escape(run.benchmark)} {run.version_label} · harness {run.harness_version} · submission hash `{run.submission_hash[:16]}` · GT hash `{run.gt_hash[:16]}`")
 
 st.subheader("Run history")
 statuses = {r.run_id: data.display_status(r) for r in history}
