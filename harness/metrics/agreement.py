@@ -14,6 +14,11 @@ The diagnostic metrics (complexity bias, ratio τ) have no split-half agreement 
 of one GT are exchangeable, so their CB is its size-blind reference and their ratio τ is 0 by symmetry. They are
 reported as not applicable (None) and the metric's ``agreement`` flag says so.
 
+**Ragged GTs.** A GT may give archs different seed counts (v2 of the default benchmark: 12 seeds on 500 archs,
+3 on the others), stored as NaN in the seeds a row does not have. The truth is then each arch's mean over *its*
+finished seeds, and both references accept such rows (:func:`as_ragged_acc`): the split-half agreement splits each
+row's own seeds into two halves, the best achievable τ uses the harmonic-mean seed count. Each function says how.
+
 References: Greiner (1909) for τ = (2/π)·arcsin(r) under bivariate normality; Spearman (1910), Brown (1910) for
 the reliability of a mean of k measurements, R_k = kρ / (1 + (k − 1)ρ).
 """
@@ -55,6 +60,57 @@ def _as_acc_matrix(acc: ArrayLike) -> np.ndarray:
     return a
 
 
+def as_ragged_acc(acc: ArrayLike) -> np.ndarray:
+    """(n_archs, n_seeds) accuracies where NaN marks a seed that row does not have (a ragged GT, or one column).
+
+    Every row needs at least one finished seed: a row without any has no truth and must be left out before
+    scoring (``GroundTruth.split_indices`` does). Infinities are refused: they are corrupt values, not gaps.
+    """
+    a = np.asarray(acc, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2:
+        raise ValueError(f"acc must be (n_archs, n_seeds), got shape {a.shape}")
+    if np.isinf(a).any():
+        bad = np.flatnonzero(np.isinf(a).any(axis=1))
+        raise ValueError(f"acc has infinite values in {bad.size} arch row(s), first at {bad[:5].tolist()}")
+    empty = np.flatnonzero(~np.isfinite(a).any(axis=1))
+    if empty.size:
+        raise ValueError(
+            f"acc has {empty.size} arch row(s) with no finished seed, first at {empty[:5].tolist()}; "
+            "leave archs without any trained seed out"
+        )
+    return a
+
+
+def seed_means(acc: ArrayLike) -> np.ndarray:
+    """The truth the metrics rank against: each arch's mean over its finished seeds (ragged rows included).
+
+    A complete rectangular matrix takes the plain row mean, so its numbers are bit for bit those of before ragged
+    rows were accepted.
+    """
+    a = as_ragged_acc(acc)
+    if np.isfinite(a).all():
+        return a.mean(axis=1)
+    return np.nanmean(a, axis=1)
+
+
+def seed_counts(acc: ArrayLike) -> np.ndarray:
+    """(n,) finished seeds of each arch row."""
+    return np.isfinite(as_ragged_acc(acc)).sum(axis=1)
+
+
+def _compact_by_count(a: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Rows grouped by their number k of finished seeds: (row indices, (rows, k) finished values in column order)."""
+    finite = np.isfinite(a)
+    counts = finite.sum(axis=1)
+    out = []
+    for k in np.unique(counts):
+        rows = np.flatnonzero(counts == k)
+        out.append((rows, a[rows][finite[rows]].reshape(rows.size, int(k))))
+    return out
+
+
 def half_splits(n_seeds: int, max_splits: int = MAX_HALF_SPLITS, seed: int = 0) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
     """Balanced splits of the seeds into two halves (sizes ⌊S/2⌋ and ⌈S/2⌉), each unordered split once.
 
@@ -92,9 +148,21 @@ def split_half_agreement(
 
     Interpretation: this is the agreement of two half-size re-measurements, not an upper bound. A perfect estimator
     of the *expected* standalone accuracy scores more against the full S-seed mean: :func:`best_achievable_tau`.
+
+    **Ragged rows** (NaN where an arch has no such seed; see :func:`as_ragged_acc`): each row's *own* finished
+    seeds are split into two halves (a 12-seed row 6 + 6, a 3-seed row 1 + 2), so each half-mean carries that
+    row's noise at half its seed count, as the truth carries it at the full count. Rows are grouped by seed count
+    k; draw j uses half-split j mod (splits of k) of every group (:func:`half_splits` of k seeds, the same
+    enumeration as above), for as many draws as the largest group has splits (at most ``MAX_HALF_SPLITS``). Why
+    not cut every row at the same columns: a 3-seed row would then have no seed in one half of most splits. Rows
+    with fewer than 2 finished seeds cannot be split and do not enter the agreement (it is measured on the other
+    rows); with fewer than 3 such rows every value is None. A complete rectangular matrix takes the path above,
+    unchanged.
     """
     names = resolve_names(names)
-    a = _as_acc_matrix(acc)
+    a = as_ragged_acc(acc)
+    if not np.isfinite(a).all():
+        return _ragged_agreement(a, params, names, seed)
     if a.shape[1] < 2:
         return {m: None for m in names}
     applicable = [m for m in names if METRICS[m].agreement]
@@ -113,6 +181,42 @@ def split_half_agreement(
 
 
 noise_ceiling = split_half_agreement  # the former name: the number is an agreement, not a ceiling
+
+
+def _ragged_agreement(a: np.ndarray, params: ArrayLike | None, names: list[str], seed: int) -> dict[str, float | None]:
+    """:func:`split_half_agreement` of ragged rows (see its docstring), memoised like it."""
+    keep = np.isfinite(a).sum(axis=1) >= 2
+    applicable = [m for m in names if METRICS[m].agreement]
+    if keep.sum() < 3 or not applicable:
+        return {m: None for m in names}
+    sub = a[keep]
+    p = None if params is None else np.asarray(params, dtype=np.float64)[keep]
+    key = ("ragged", hash_arrays(sub), None if p is None else hash_arrays(p), tuple(applicable), seed, MAX_HALF_SPLITS)
+    if key not in _ceiling_memo:
+        if len(_ceiling_memo) >= _CEILING_MEMO_SIZE:
+            _ceiling_memo.pop(next(iter(_ceiling_memo)))
+        _ceiling_memo[key] = _ragged_split_half_means(sub, p, applicable, seed)
+    hit = _ceiling_memo[key]
+    return {m: hit.get(m) for m in names}
+
+
+def _ragged_split_half_means(a: np.ndarray, params: np.ndarray | None, names: list[str], seed: int) -> dict[str, float | None]:
+    groups = [(rows, vals, half_splits(vals.shape[1], MAX_HALF_SPLITS, seed)) for rows, vals in _compact_by_count(a)]
+    draws = max(len(splits) for _, _, splits in groups)
+    total = dict.fromkeys(names, 0.0)
+    count = 0
+    ma, mb = np.empty(a.shape[0]), np.empty(a.shape[0])
+    for j in range(draws):
+        for rows, vals, splits in groups:
+            first, second = splits[j % len(splits)]
+            ma[rows] = vals[:, list(first)].mean(axis=1)
+            mb[rows] = vals[:, list(second)].mean(axis=1)
+        for p, t in ((ma, mb), (mb, ma)):
+            vals_m = compute_metrics(p, t, params, names)
+            for m in names:
+                total[m] += vals_m[m]
+            count += 1
+    return {m: total[m] / count for m in names}
 
 
 def _split_half_means(a: np.ndarray, params: ArrayLike | None, names: list[str], seed: int) -> dict[str, float | None]:
@@ -279,30 +383,61 @@ def best_achievable_tau(acc: ArrayLike, seed: int = 0) -> dict[str, Any]:
 
     Returns ``tau`` (None with one seed column: the noise is unknown), ``n_seeds``, ``reliability`` (R_S),
     ``rho`` (ρ_S), ``split_half`` (the measured τ at ⌊S/2⌋ + ⌊S/2⌋ seeds) and ``model`` (how ρ_S was obtained).
+
+    **Ragged rows** (see :func:`as_ragged_acc`): the latent model is fitted on the archs that have the most
+    finished seeds (the 12-seed archs of a 12/3 GT: the only rows whose split-half curve reaches past k = 1),
+    and the truth's reliability uses S_eff = 1 / mean(1/S_i), the harmonic mean of the rows' seed counts: under
+    the model the truth's noise variance is σ²·mean(1/S_i), which is that of S_eff seeds on every row. This
+    assumes those archs are a random subset of the rest (their between-arch spread is the same); ``n_seeds`` is
+    then S_eff (a float) and ``model`` says which rows the fit used. With fewer than 3 such archs or fewer than 2
+    seeds on them, ``tau`` is None.
     """
-    a = _as_acc_matrix(acc)
+    a = as_ragged_acc(acc)
     key = (hash_arrays(a), seed, MAX_HALF_SPLITS)
     if key not in _best_memo:
         if len(_best_memo) >= _CEILING_MEMO_SIZE:
             _best_memo.pop(next(iter(_best_memo)))
-        _best_memo[key] = _best_achievable(a, seed)
+        _best_memo[key] = _best_achievable(a, seed) if np.isfinite(a).all() else _best_achievable_ragged(a, seed)
     return dict(_best_memo[key])
+
+
+def _rho_model(a: np.ndarray, seed: int) -> tuple[Any, str, dict[int, float]]:
+    """The per-seed reliability ρ(k) of the latent model fitted on the complete (n, S ≥ 2) matrix ``a``, its
+    description and the measured split-half curve {k: τ_k}."""
+    proj = projected_kendall_ceiling(a, seeds_per_half=[1], seed=seed)
+    measured: dict[int, float] = proj["measured"]
+    rho = {k: _reliability_from_tau(t) / (k - (k - 1) * _reliability_from_tau(t)) for k, t in measured.items()}
+    fit = proj["rho_fit"]
+    if fit is not None and fit["c"] > 0:
+        return (lambda k: fit["rho_inf"] + fit["c"] / k), \
+            f"ρ_k = {fit['rho_inf']:.3f} + {fit['c']:.3f}/k fitted on k = 1..{max(measured)}", measured
+    last = max(measured)
+    return (lambda k: rho[last]), f"ρ measured at k = {last} (Spearman–Brown, uncalibrated)", measured
+
+
+def _best_from(rho_s: float, s: float, model: str, measured: dict[int, float]) -> dict[str, Any]:
+    rho_s = min(max(rho_s, 0.0), 1.0)
+    rel = s * rho_s / (1 + (s - 1) * rho_s) if rho_s > 0 else 0.0
+    return {"tau": _tau_from_reliability(math.sqrt(rel)), "n_seeds": s, "reliability": rel, "rho": rho_s,
+            "split_half": measured[max(measured)], "model": model}
 
 
 def _best_achievable(a: np.ndarray, seed: int) -> dict[str, Any]:
     s = int(a.shape[1])
     if s < 2:
         return {"tau": None, "n_seeds": s, "reliability": None, "rho": None, "split_half": None, "model": "unknown (one seed)"}
-    proj = projected_kendall_ceiling(a, seeds_per_half=[1], seed=seed)
-    measured: dict[int, float] = proj["measured"]
-    rho = {k: _reliability_from_tau(t) / (k - (k - 1) * _reliability_from_tau(t)) for k, t in measured.items()}
-    fit = proj["rho_fit"]
-    if fit is not None and fit["c"] > 0:
-        rho_s, model = fit["rho_inf"] + fit["c"] / s, f"ρ_k = {fit['rho_inf']:.3f} + {fit['c']:.3f}/k fitted on k = 1..{max(measured)}"
-    else:
-        last = max(measured)
-        rho_s, model = rho[last], f"ρ measured at k = {last} (Spearman–Brown, uncalibrated)"
-    rho_s = min(max(rho_s, 0.0), 1.0)
-    rel = s * rho_s / (1 + (s - 1) * rho_s) if rho_s > 0 else 0.0
-    return {"tau": _tau_from_reliability(math.sqrt(rel)), "n_seeds": s, "reliability": rel, "rho": rho_s,
-            "split_half": measured[max(measured)], "model": model}
+    rho_at, model, measured = _rho_model(a, seed)
+    return _best_from(rho_at(s), s, model, measured)
+
+
+def _best_achievable_ragged(a: np.ndarray, seed: int) -> dict[str, Any]:
+    counts = np.isfinite(a).sum(axis=1)
+    s_eff = float(1.0 / np.mean(1.0 / counts))
+    rows, ref = _compact_by_count(a)[-1]  # the rows with the most finished seeds
+    if ref.shape[1] < 2 or rows.size < 3:
+        return {"tau": None, "n_seeds": s_eff, "reliability": None, "rho": None, "split_half": None,
+                "model": f"unknown (fewer than 3 archs with 2 or more seeds; most seeds: {ref.shape[1]})"}
+    rho_at, model, measured = _rho_model(ref, seed)
+    model += (f"; ragged GT: fitted on the {rows.size} archs with {ref.shape[1]} seeds, truth of "
+              f"{s_eff:.2f} effective seeds (harmonic mean of {int(counts.min())}..{int(counts.max())})")
+    return _best_from(rho_at(s_eff), s_eff, model, measured)

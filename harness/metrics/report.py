@@ -12,7 +12,7 @@ import numpy as np
 
 from harness.errors import UnknownNameError
 from harness.metrics._arrays import ArrayLike, as_vector
-from harness.metrics.agreement import _as_acc_matrix, best_achievable_tau, split_half_agreement
+from harness.metrics.agreement import as_ragged_acc, best_achievable_tau, seed_means, split_half_agreement
 from harness.metrics.registry import METRICS, neutral_values, point_values, prepare, resolve_names
 from harness.metrics.resampling import _check_level, _percentile, resample_values
 
@@ -43,7 +43,7 @@ def _num(x: Any) -> float | None:
 class MetricReport:
     """Everything a scoring run stores about one GT split. JSON shape of :meth:`to_dict`::
 
-        {"n": int, "n_seeds": int, "n_boot": int, "level": float, "seed": int,
+        {"n": int, "n_seeds": int, "n_seeds_min": int, "n_boot": int, "level": float, "seed": int,
          "metrics":  {name: {"value": float, "ci_low": float|None, "ci_high": float|None}},
          "baseline": {name: {"value": ..., "ci_low": ..., "ci_high": ...}},   # the #params proxy
          "noise_ceiling": {name: float|None},   # the split-half agreement (key kept for stored runs); None:
@@ -52,8 +52,14 @@ class MetricReport:
                                                 # reference C/(C+D) of GT vs #params; ratio τ: 0); None: directional
          "best_achievable": {"kendall_tau": float|None, "reliability": …, "rho": …, "split_half": …, "model": str}}
 
-    ``neutral`` and ``best_achievable`` are absent from runs stored before they existed: :meth:`from_dict` reads
-    them as empty, and :func:`neutral_of` recomputes nothing, it only reads.
+    ``n_seeds`` is the most finished seeds any arch of the split has and ``n_seeds_min`` the fewest: equal for a
+    rectangular GT, 12 and 3 for a ragged one (the truth of each arch is the mean of its own seeds). Why two
+    numbers and not a mean: ``n_seeds`` keeps its meaning for every stored run and reader (the seed columns of a
+    complete GT), and the pair says at once whether the truth is equally noisy on every arch.
+
+    ``neutral``, ``best_achievable`` and ``n_seeds_min`` are absent from runs stored before they existed:
+    :meth:`from_dict` reads the first two as empty and ``n_seeds_min`` as ``n_seeds``; :func:`neutral_of`
+    recomputes nothing, it only reads.
     """
 
     n: int
@@ -67,6 +73,7 @@ class MetricReport:
     extra: dict[str, Any] = field(default_factory=dict)
     neutral: dict[str, float | None] = field(default_factory=dict)
     best_achievable: dict[str, Any] = field(default_factory=dict)
+    n_seeds_min: int | None = None  # None: as n_seeds (a rectangular GT, or a run stored before ragged GTs)
 
     @property
     def split_half(self) -> dict[str, float | None]:
@@ -80,6 +87,7 @@ class MetricReport:
         return {
             "n": int(self.n),
             "n_seeds": int(self.n_seeds),
+            "n_seeds_min": int(self.n_seeds if self.n_seeds_min is None else self.n_seeds_min),
             "n_boot": int(self.n_boot),
             "level": float(self.level),
             "seed": int(self.seed),
@@ -103,6 +111,7 @@ class MetricReport:
             seed=int(d.get("seed", 0)),
             neutral={k: _num(v) for k, v in (d.get("neutral") or {}).items()},
             best_achievable=dict(d.get("best_achievable") or {}),
+            n_seeds_min=int(d.get("n_seeds_min", d.get("n_seeds", 1))),
         )
 
 
@@ -122,11 +131,18 @@ def evaluate_predictions(
 
     ``acc``: standalone accuracies (n, seeds) — or (n,) for one seed — of the same archs as ``pred``; truth is
     the seed mean. ``n_boot=0`` skips the bootstrap (CIs None). ``baseline_ci=False`` skips the baseline's CIs.
+
+    Ragged rows are accepted: NaN marks a seed an arch does not have (a GT with 12 seeds on some archs and 3 on
+    the others). The truth is then each arch's mean over its finished seeds (:func:`~harness.metrics.agreement.
+    seed_means`), the split-half agreement and best achievable τ handle the rows as their docstrings say, and
+    ``n_seeds`` / ``n_seeds_min`` report the most and fewest seeds. A row with no finished seed has no truth: it
+    is a ValueError, leave it out first (scoring passes the complete archs of ``GroundTruth.split_indices``).
     """
     _check_level(level)
     names = resolve_names(names)
-    a = _as_acc_matrix(acc)
-    truth = a.mean(axis=1)
+    a = as_ragged_acc(acc)
+    truth = seed_means(a)
+    counts = np.isfinite(a).sum(axis=1)
     p_vec = as_vector(pred, "pred")
     if p_vec.size != a.shape[0]:
         raise ValueError(f"pred has {p_vec.size} values but acc has {a.shape[0]} rows; they must describe the same archs")
@@ -147,7 +163,8 @@ def evaluate_predictions(
         metrics={m: Estimate(values[m], *ci[m]) for m in names},
         baseline={m: Estimate(base_values[m], *base_ci[m]) for m in names},
         noise_ceiling=split_half_agreement(a, params, names, seed=seed),
-        n_seeds=int(a.shape[1]),
+        n_seeds=int(counts.max()) if counts.size else int(a.shape[1]),
+        n_seeds_min=int(counts.min()) if counts.size else int(a.shape[1]),
         n_boot=int(n_boot),
         level=level,
         seed=seed,
