@@ -115,6 +115,16 @@ def test_spec_version_must_be_a_positive_integer(tmp_path: Path, tiny_bench_dir:
     assert "'version' must be a positive integer" in text and str(bad) in text and "\n" not in text
 
 
+def test_a_bad_version_is_one_red_line_at_the_cli(tmp_path: Path, tiny_bench_dir: Path) -> None:
+    import os
+
+    (tmp_path / "bad.toml").write_text("version = 0\n" + (tiny_bench_dir / "tiny-w20.toml").read_text())
+    done = _cli(["benchmarks"], {**os.environ, "NAS_HARNESS_BENCHMARK_DIRS": str(tmp_path)})
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1 and "'version' must be a positive integer" in lines[0]
+    assert "Traceback" not in done.stderr + done.stdout
+
+
 # ------------------------------------------------------------------------------------------ the store
 def test_run_records_its_benchmark_version(tmp_path: Path) -> None:
     from harness.store import ResultStore

@@ -18,12 +18,12 @@ from harness.errors import HarnessError, UnknownNameError
 
 
 def benchmarks() -> None:
-    """List the benchmarks with their space, data, arch-set size, GT size and split-half agreement."""
+    """List the benchmarks with their version, space, data, arch-set size, GT size and split-half agreement."""
     from harness.benchmarks import list_benchmarks
     from harness.gt.summary import split_half_tau
 
     table = Table(title="Benchmarks")
-    for col in ("name", "space", "data", "arch set", "GT archs × seeds", "split-half τ", "primary"):
+    for col in ("name", "version", "space", "data", "arch set", "GT archs × seeds", "split-half τ", "primary"):
         table.add_column(col, no_wrap=col == "name", overflow="fold")
     for bench in list_benchmarks():
         size = bench.archset.get("size", "?")
@@ -34,7 +34,7 @@ def benchmarks() -> None:
             ceiling_text = fmt(ceiling, 3) if ceiling is not None else "unknown (1 seed)"
         except HarnessError as exc:
             gt_text, ceiling_text = f"[yellow]not available[/]: {u(exc)}", "—"
-        table.add_row(bench.name, bench.space_name, bench.data.get("kind", "?"), str(size), gt_text, ceiling_text, bench.primary_metric)
+        table.add_row(bench.name, f"v{bench.version}", bench.space_name, bench.data.get("kind", "?"), str(size), gt_text, ceiling_text, bench.primary_metric)
     console.print(table)
 
 
