@@ -330,7 +330,7 @@ def _breakdown(net, bench, archs, device, opts, fast_rate: float, label: str = "
     ev.run(max(0, middle - 1))  # warm: buffers and weight slices exist, as in a worker's steady state
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         ev.run(middle)
-    classes = {"convolution": ("convolution",), "gather (index_select)": ("index_select",),
+    classes = {"convolution (oneDNN, or BLAS products)": ("convolution", "aten::mm", "addmm"), "gather (index_select)": ("index_select",),
                "BN apply + ReLU + residual add": ("addcmul", "clamp_min", "relu", "add_"),
                "BN statistics": ("sum", "sub", "pow", "mean", "div", "rsqrt", "var")}
     totals = dict.fromkeys(classes, 0.0)
@@ -346,7 +346,7 @@ def _breakdown(net, bench, archs, device, opts, fast_rate: float, label: str = "
     print(f"{label} ({ev.sched.strategy}): one chunk ({ev.sched.chunk_size} subnets), 1 thread: where the time goes")
     for name, t in [*totals.items(), ("other", other)]:
         print(f"  {name:32s} {100 * t / whole:5.1f} %")
-    conv_share = totals["convolution"] / whole
+    conv_share = totals["convolution (oneDNN, or BLAS products)"] / whole
     print(f"conv-bound ceiling (everything but the convolutions free): {fast_rate / conv_share:.0f} subnets/s, "
           f"all {len(archs)} in {len(archs) * conv_share / fast_rate / 60:.1f} min")
 

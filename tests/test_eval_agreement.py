@@ -13,10 +13,19 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import importlib.util
+import time
+from dataclasses import replace
+from pathlib import Path
+
 from harness.benchmarks import get_benchmark
 from harness.evaluation import FastOptions, evaluate
 from harness.metrics import compute_metrics
+from harness.scoring import split_metrics
+from harness.submission.context import TrainContext
 from reference_nets.resnet20_width import WidthSuperNet
+
+SUBMISSIONS = Path(__file__).resolve().parent.parent / "submissions"
 
 N_ARCHS = 60  # GT archs: the reference loop on them costs ~5 s on 2 idle cores
 METRIC_TOL = 1e-3
@@ -72,3 +81,53 @@ def test_metrics_of_a_run_agree_between_fast_and_reference(default_bench, traine
         got = compute_metrics(fast, truth, params)
         gaps = {m: abs(got[m] - want[m]) for m in want if np.isfinite(want[m])}
         assert max(gaps.values()) <= METRIC_TOL, (strategy, {m: g for m, g in gaps.items() if g > METRIC_TOL})
+
+
+def _reference_trainer(bench, name: str, epochs: int, seed: int = 0):
+    """The supernet a reference trainer of ``submissions/`` returns after ``epochs`` of the benchmark's data, trained
+    in this process (as the sandbox would, without the sandbox: the weights are what matters here)."""
+    spec = importlib.util.spec_from_file_location(f"trainer_{name}", SUBMISSIONS / name / "trainer.py")
+    trainer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(trainer)
+    data = bench.load_data()
+    torch.manual_seed(seed)
+    ctx = TrainContext(space=bench.space, train_x=data.train.x, train_y=data.train.y, num_classes=bench.space.num_classes,
+                       budget=replace(bench.budget, epochs=epochs), device="cpu", seed=seed, deadline=time.time() + 3600,
+                       _new_supernet=bench.space.new_supernet)
+    return trainer.train(ctx)
+
+
+# (trainer, epochs, GT splits): spos on both splits; fairnas (4 paths a step, the slow one) on the public dev split
+# only, to keep the file under 3 minutes on 2 cores (the reference loop is the cost: ~11 archs/s)
+REAL_RUNS = [("spos", 2, ("dev", "test")), ("fairnas", 1, ("dev",))]
+
+
+@pytest.mark.parametrize(("trainer", "epochs", "splits"), REAL_RUNS)
+def test_run_metrics_of_reference_trainers_agree_between_fast_and_reference(default_bench, trainer: str, epochs: int,
+                                                                             splits: tuple[str, ...]) -> None:
+    """What a run reports — every metric of a GT split, computed as ``score`` does — is the same, within 0.001,
+    whether the CPU-default fast evaluator or the plain reference loop produced the inherited-weight accuracies;
+    on supernets trained by the reference trainers themselves, on all the archs of the split."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        net = _reference_trainer(default_bench, trainer, epochs)
+    finally:
+        torch.set_num_threads(saved)
+    gt = default_bench.ground_truth()
+    all_archs = list(default_bench.archs())
+    rows = np.concatenate([gt.split_indices(sp) for sp in splits])
+    archs = [all_archs[gt.archset_index[i]] for i in rows]
+    state = net.state_dict()
+    ref = evaluate(state, default_bench, archs, evaluator="reference", progress=False)
+    fast = evaluate(state, default_bench, archs, progress=False, options=FastOptions(workers=1))
+    assert len(np.unique(ref)) > 30  # trained: the accuracies spread
+    assert np.abs(fast - ref).max() <= ACC_TOL + 1e-12
+    pred_ref, pred_fast = np.zeros(len(all_archs)), np.zeros(len(all_archs))
+    pred_ref[gt.archset_index[rows]], pred_fast[gt.archset_index[rows]] = ref, fast
+    want = split_metrics(pred_ref, gt, n_boot=0)
+    got = split_metrics(pred_fast, gt, n_boot=0)
+    for split in splits:
+        for m, est in want[split]["metrics"].items():
+            if est["value"] is not None and np.isfinite(est["value"]):
+                assert abs(got[split]["metrics"][m]["value"] - est["value"]) <= METRIC_TOL, (trainer, split, m)

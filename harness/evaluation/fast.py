@@ -30,6 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from harness.evaluation.gemm_conv import taps_of
 from harness.evaluation.prefix_tree import USED_POSITIONS, BlockPlan, ChunkPlan, ConvGroup, build_plan
 from harness.evaluation.protocol import EvalData
 from harness.evaluation.tree_walk import TreeWalk
@@ -98,6 +99,15 @@ class WidthWeights:
             w = w.to(self.dtype).contiguous(memory_format=torch.channels_last)
             self._cache[key] = w
         return w
+
+    def taps(self, name: str, m: int, c: int) -> torch.Tensor:
+        """``W[:m, :c]`` as contiguous (k, m, c) taps, the weights of :mod:`harness.evaluation.gemm_conv`."""
+        key = (name, m, -c - 1)
+        t = self._cache.get(key)
+        if t is None:
+            t = taps_of(self._raw[f"{name}.weight"][:m, :c]).to(self.dtype)
+            self._cache[key] = t
+        return t
 
     def bn(self, name: str, m: int) -> tuple[torch.Tensor, torch.Tensor]:
         """BN affine weight and bias of the first ``m`` channels, shaped to broadcast over (n, b, P, m)."""

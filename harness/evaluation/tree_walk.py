@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from harness.evaluation.gemm_conv import conv_rows
 from harness.evaluation.prefix_tree import USED_POSITIONS
 from harness.spaces.resnet20_width_layers import NUM_BLOCKS, PROJECTION_BLOCKS, block_stride
 
@@ -69,16 +70,17 @@ class TreeWalk:
         self.nb, self.bs = n_calib_batches, calib_bs
 
     # -------------------------------------------------------------------------------- layers
+    def _as_taps(self, kernel: int) -> bool:
+        """Whether a layer runs as matrix products (:mod:`harness.evaluation.gemm_conv`): 1x1 kernels and 1-D ones."""
+        return kernel == 1 or self.ww.dims == 1
+
     def _conv(self, a: torch.Tensor, spatial: tuple[int, int], weight: torch.Tensor, bias: torch.Tensor | None,
               kernel: int, stride: int) -> tuple[torch.Tensor, tuple[int, int]]:
-        h, w = spatial
+        if self._as_taps(kernel):
+            return conv_rows(a, spatial, weight, bias, stride)
+        h, w = spatial  # a 2-D kernel: oneDNN's convolution on the channels-last view
         S, _, c = a.shape
-        x4 = a.view(S, h, w, c).permute(0, 3, 1, 2)
-        pad = kernel // 2
-        if self.ww.dims == 1:
-            y4 = F.conv2d(x4, weight, bias, (1, stride), (0, pad))
-        else:
-            y4 = F.conv2d(x4, weight, bias, stride, pad)
+        y4 = F.conv2d(a.view(S, h, w, c).permute(0, 3, 1, 2), weight, bias, stride, kernel // 2)
         out = (y4.shape[2], y4.shape[3])
         return y4.permute(0, 2, 3, 1).contiguous().view(S, out[0] * out[1], weight.shape[0]), out  # no copy: NHWC kept
 
@@ -87,7 +89,8 @@ class TreeWalk:
         """conv (first ``m`` output channels) + BN as the protocol's precise-BN recalibration does it (+ ReLU)."""
         ac, ae = a
         c = (ac if ac is not None else ae).shape[2]
-        weight = self.ww.conv(name, m, c)
+        taps = self._as_taps(kernel)
+        weight = self.ww.taps(name, m, c) if taps else self.ww.conv(name, m, c)
         gamma, beta = self.ww.bn(bn, m)
         eps = self.ww.eps
         yc = ye = None
@@ -109,7 +112,10 @@ class TreeWalk:
                 yc.relu_()
         if ae is not None:
             scale_e, shift_e = self.stats[key]
-            folded = (weight * scale_e.to(weight.dtype).view(m, 1, 1, 1)).contiguous(memory_format=torch.channels_last)
+            if taps:
+                folded = weight * scale_e.to(weight.dtype).view(1, m, 1)
+            else:
+                folded = (weight * scale_e.to(weight.dtype).view(m, 1, 1, 1)).contiguous(memory_format=torch.channels_last)
             ye, out = self._conv(ae, spatial, folded, shift_e.to(weight.dtype), kernel, stride)
             if relu:
                 ye.relu_()
