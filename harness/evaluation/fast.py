@@ -38,8 +38,9 @@ from harness.spaces.resnet20_width_layers import MAX_WIDTHS, block_stride
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 # How a chunk of distinct subnets is computed. Both give the reference loop's predictions up to float rounding.
-#   walk:    depth-first over the prefix tree, one node at a time, dense per-node activations that stay in cache
-#            (:mod:`harness.evaluation.tree_walk`); the CPU default (measured faster by benchmarks/eval_throughput.py).
+#   walk:    depth-first over the prefix tree, one node at a time, dense per-node activations that stay in cache,
+#            1x1 and 1-D convolutions as BLAS products (:mod:`harness.evaluation.tree_walk`, :mod:`.gemm_conv`); the
+#            CPU default (1.34x the grouped path on the default benchmark, benchmarks/eval_throughput.py).
 #   grouped: breadth-first, nodes with the same weight slice stacked into one conv call (this module and
 #            :mod:`harness.evaluation.prefix_tree`); big kernels, the default elsewhere (GPU: not yet measured).
 STRATEGIES = ("walk", "grouped")

@@ -13,6 +13,9 @@ What it computes is the protocol's function, as in :mod:`harness.evaluation.fast
 widest child's width (the first ``c`` channels are the same for every child), then BN with the statistics of
 the calibration batches (train-mode batch statistics on the calibration samples, their precise-BN average on
 the evaluation samples), ReLU, residual add. Only float rounding differs from the reference loop.
+
+The convolutions of 1x1 and 1-D kernels run as BLAS products over the node's rows
+(:mod:`harness.evaluation.gemm_conv`), 2-D kernels as oneDNN convolutions.
 """
 
 from __future__ import annotations
