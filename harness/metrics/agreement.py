@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -172,10 +172,15 @@ def split_half_agreement(
         raise ValueError(f"need at least 3 archs to compute metrics, got {a.shape[0]}")
     key = (hash_arrays(a), None if params is None else hash_arrays(np.asarray(params, dtype=np.float64)),
            tuple(applicable), seed, MAX_HALF_SPLITS)
+    return _memoised(key, lambda: _split_half_means(a, params, applicable, seed), names)
+
+
+def _memoised(key: tuple, compute: Callable[[], dict[str, Any]], names: list[str]) -> dict[str, float | None]:
+    """The agreement values of ``key`` from the bounded memo (computed once; the oldest entry evicted when full)."""
     if key not in _ceiling_memo:
         if len(_ceiling_memo) >= _CEILING_MEMO_SIZE:
             _ceiling_memo.pop(next(iter(_ceiling_memo)))
-        _ceiling_memo[key] = _split_half_means(a, params, applicable, seed)
+        _ceiling_memo[key] = compute()
     hit = _ceiling_memo[key]
     return {m: hit.get(m) for m in names}
 
@@ -192,12 +197,7 @@ def _ragged_agreement(a: np.ndarray, params: ArrayLike | None, names: list[str],
     sub = a[keep]
     p = None if params is None else np.asarray(params, dtype=np.float64)[keep]
     key = ("ragged", hash_arrays(sub), None if p is None else hash_arrays(p), tuple(applicable), seed, MAX_HALF_SPLITS)
-    if key not in _ceiling_memo:
-        if len(_ceiling_memo) >= _CEILING_MEMO_SIZE:
-            _ceiling_memo.pop(next(iter(_ceiling_memo)))
-        _ceiling_memo[key] = _ragged_split_half_means(sub, p, applicable, seed)
-    hit = _ceiling_memo[key]
-    return {m: hit.get(m) for m in names}
+    return _memoised(key, lambda: _ragged_split_half_means(sub, p, applicable, seed), names)
 
 
 def _ragged_split_half_means(a: np.ndarray, params: np.ndarray | None, names: list[str], seed: int) -> dict[str, float | None]:
