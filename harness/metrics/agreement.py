@@ -203,27 +203,31 @@ def _ragged_agreement(a: np.ndarray, params: ArrayLike | None, names: list[str],
 def _ragged_split_half_means(a: np.ndarray, params: np.ndarray | None, names: list[str], seed: int) -> dict[str, float | None]:
     groups = [(rows, vals, half_splits(vals.shape[1], MAX_HALF_SPLITS, seed)) for rows, vals in _compact_by_count(a)]
     draws = max(len(splits) for _, _, splits in groups)
-    total = dict.fromkeys(names, 0.0)
-    count = 0
-    ma, mb = np.empty(a.shape[0]), np.empty(a.shape[0])
-    for j in range(draws):
-        for rows, vals, splits in groups:
-            first, second = splits[j % len(splits)]
-            ma[rows] = vals[:, list(first)].mean(axis=1)
-            mb[rows] = vals[:, list(second)].mean(axis=1)
-        for p, t in ((ma, mb), (mb, ma)):
-            vals_m = compute_metrics(p, t, params, names)
-            for m in names:
-                total[m] += vals_m[m]
-            count += 1
-    return {m: total[m] / count for m in names}
+
+    def halves() -> Iterable[tuple[np.ndarray, np.ndarray]]:
+        for j in range(draws):
+            ma, mb = np.empty(a.shape[0]), np.empty(a.shape[0])
+            for rows, vals, splits in groups:
+                first, second = splits[j % len(splits)]
+                ma[rows] = vals[:, list(first)].mean(axis=1)
+                mb[rows] = vals[:, list(second)].mean(axis=1)
+            yield ma, mb
+
+    return _mean_both_ways(halves(), params, names)
 
 
 def _split_half_means(a: np.ndarray, params: ArrayLike | None, names: list[str], seed: int) -> dict[str, float | None]:
+    halves = ((a[:, list(first)].mean(axis=1), a[:, list(second)].mean(axis=1))
+              for first, second in half_splits(a.shape[1], MAX_HALF_SPLITS, seed))
+    return _mean_both_ways(halves, params, names)
+
+
+def _mean_both_ways(halves: Iterable[tuple[np.ndarray, np.ndarray]], params: ArrayLike | None,
+                    names: list[str]) -> dict[str, float | None]:
+    """Mean of every metric over the half pairs, each pair scored both ways (A predicts B, B predicts A)."""
     total = dict.fromkeys(names, 0.0)
     count = 0
-    for first, second in half_splits(a.shape[1], MAX_HALF_SPLITS, seed):
-        ma, mb = a[:, list(first)].mean(axis=1), a[:, list(second)].mean(axis=1)
+    for ma, mb in halves:
         for p, t in ((ma, mb), (mb, ma)):
             vals = compute_metrics(p, t, params, names)
             for m in names:
