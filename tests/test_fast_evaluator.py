@@ -181,3 +181,28 @@ def test_both_strategies_give_the_reference_predictions(bench1d: FakeBench, net1
             # The grouped path sums batched convolutions in another fp32 order; on AVX2 (AMD EPYC) that flips a
             # near-tie sample here and there (measured: 1 of 48 on 2 of 10 archs), on AVX-512 it did not.
             assert np.abs(ref - res.scores).max() <= 1 / 48 + 1e-12
+
+
+# Four subnets whose plan has conv groups spanning *all* rows of their source tensor in a permuted order (block 2's
+# conv2, block 3's conv1 and shortcut read rows 0, 1, 3, 2): the grouped path once took such a group's source
+# tensor as it was, as for the stem, and convolved every row into another node's place (a real difference from the
+# reference loop, not rounding; found on AMD EPYC with benchmarks/eval_agreement_fp64.py).
+PERMUTED_SPAN = [
+    "4-12-4-8-4-4-4-8-28-24-32-20-20-64-48-44-36-36-60-4",
+    "8-8-8-8-4-4-4-8-28-24-32-20-20-64-48-44-36-36-60-4",
+    "12-12-8-8-16-4-4-8-28-24-32-20-20-64-48-44-36-36-60-4",
+    "16-12-8-12-4-4-4-8-28-24-32-20-20-64-48-44-36-36-60-4",
+]
+
+
+def test_grouped_path_gathers_a_group_that_spans_all_rows_in_another_order(bench1d: FakeBench, net1d: WidthSuperNet) -> None:
+    widths, _ = unique_widths(PERMUTED_SPAN, bench1d.space.parse)
+    plan = build_plan(widths)
+    spans = [g for b in plan.blocks for g in b.conv2 if g.n == b.n_h and g.c_in == b.h_width
+             and not np.array_equal(g.src_rows, np.arange(g.n))]
+    assert spans  # the case under test is there
+    ref = evaluate(net1d.state_dict(), bench1d, PERMUTED_SPAN, evaluator="reference", progress=False)
+    for strategy in ("grouped", "walk"):
+        fast = evaluate(net1d.state_dict(), bench1d, PERMUTED_SPAN, progress=False,
+                        options=FastOptions(strategy=strategy, workers=1))
+        assert np.array_equal(ref, fast), (strategy, ref, fast)
