@@ -103,7 +103,7 @@ class WidthWeights:
 
     def taps(self, name: str, m: int, c: int) -> torch.Tensor:
         """``W[:m, :c]`` as contiguous (k, m, c) taps, the weights of :mod:`harness.evaluation.gemm_conv`."""
-        key = (name, m, -c - 1)
+        key = (f"{name}#taps", m, c)  # its own key space: conv() caches the 4-D slice of the same (name, m, c)
         t = self._cache.get(key)
         if t is None:
             t = taps_of(self._raw[f"{name}.weight"][:m, :c]).to(self.dtype)
