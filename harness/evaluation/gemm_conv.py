@@ -5,8 +5,9 @@ sequences with 4-64 channels. At these shapes oneDNN's convolution spends much o
 arithmetic (measured on the 2-core AMD EPYC box, 1 thread, in the walk: the 1x1 shortcut convolutions at
 3-6 GMAC/s, the kernel-3 ones at 8-13), while one BLAS product over all ``S*P`` rows runs near its peak. A 1x1
 convolution of (S, P, c) channels-last data *is* the (S*P, c) x (c, m) product; a 1-D kernel-3 convolution is
-three of them over row-shifted slices of the same rows (below). Together: the walk 1.4x faster on the default
-benchmark (``benchmarks/eval_throughput.py``). Only float rounding differs from the convolution: the sums are the
+three of them over row-shifted slices of the same rows (below). Together: the walk 1.36x faster on one chunk of
+the default benchmark (old and new walk alternating in one process), and 1.34x the grouped path over a whole run
+(``benchmarks/eval_throughput.py``). Only float rounding differs from the convolution: the sums are the
 same, taken in another order.
 
 Weights come as *taps*: a (k, m, c) tensor whose ``[t]`` is the (m, c) matrix of kernel position ``t`` (contiguous,
