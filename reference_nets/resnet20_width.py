@@ -25,6 +25,7 @@ from harness.spaces.resnet20_width_layers import (
     has_projection,
     parse_widths,
 )
+from reference_nets.rows import batch_norm_rows, conv_rows, to_rows
 
 Arch = str | Sequence[int]
 
@@ -64,24 +65,27 @@ class SlicedBatchNorm(nn.Module):
         self.register_buffer("running_var", torch.ones(channels))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        k = x.shape[1]
-        use_batch_stats = self.training
+    def _momentum(self) -> float:
+        """This call's running-stat momentum; counts the batch in training."""
         momentum = self.momentum
         if self.training:
             self.num_batches_tracked.add_(1)
             if momentum is None:  # cumulative average: the exact mean over all batches seen since reset
                 momentum = 1.0 / float(self.num_batches_tracked)
-        return F.batch_norm(
-            x,
-            self.running_mean[:k],
-            self.running_var[:k],
-            self.weight[:k],
-            self.bias[:k],
-            use_batch_stats,
-            momentum if momentum is not None else 0.0,
-            self.eps,
-        )
+        return momentum if momentum is not None else 0.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k = x.shape[1]
+        momentum = self._momentum()
+        return F.batch_norm(x, self.running_mean[:k], self.running_var[:k], self.weight[:k], self.bias[:k],
+                            self.training, momentum, self.eps)
+
+    def forward_rows(self, h: torch.Tensor) -> torch.Tensor:
+        """The same layer on channels-last rows (N, L, k) (see :mod:`reference_nets.rows`)."""
+        k = h.shape[-1]
+        momentum = self._momentum()
+        return batch_norm_rows(h, self.running_mean[:k], self.running_var[:k], self.weight[:k], self.bias[:k],
+                               self.training, momentum, self.eps)
 
     def reset_running_stats(self) -> None:
         self.running_mean.zero_()
@@ -122,6 +126,12 @@ class WidthSuperNet(nn.Module):
 
     def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
         w = as_widths(arch)
+        if self.dims == 1:
+            return self._forward_rows(x, w)
+        return self._forward_native(x, w)
+
+    def _forward_native(self, x: torch.Tensor, w: tuple[int, ...]) -> torch.Tensor:
+        """torch's own convolution and BN layouts (every 2-D net; the 1-D net's former path, kept as its check)."""
         out = F.relu(self.stem_bn(self._conv_sliced(self.stem, x, w[0])))
         for j, block in enumerate(self.blocks):
             c_in, mid, c_out = block_widths(w, j)
@@ -134,6 +144,21 @@ class WidthSuperNet(nn.Module):
             out = F.relu(h + short)
         pooled = out.mean(dim=tuple(range(2, out.dim())))
         return F.linear(pooled, self.fc.weight[:, : w[18]], self.fc.bias)
+
+    def _forward_rows(self, x: torch.Tensor, w: tuple[int, ...]) -> torch.Tensor:
+        """The 1-D forward on channels-last rows: the same function, several times faster to train on CPU."""
+        out = F.relu(self.stem_bn.forward_rows(conv_rows(to_rows(x), self.stem.weight, w[0], 1)))
+        for j, block in enumerate(self.blocks):
+            c_in, mid, c_out = block_widths(w, j)
+            stride = block_stride(j)
+            h = F.relu(block.bn1.forward_rows(conv_rows(out, block.conv1.weight, mid, stride)))
+            h = block.bn2.forward_rows(conv_rows(h, block.conv2.weight, c_out, 1))
+            if has_projection(j, c_in, c_out):
+                short = block.shortcut_bn.forward_rows(conv_rows(out, block.shortcut.weight, c_out, stride))
+            else:
+                short = out
+            out = F.relu(h + short)
+        return F.linear(out.mean(dim=1), self.fc.weight[:, : w[18]], self.fc.bias)
 
 
 # ------------------------------------------------------------------------------------------ standalone
