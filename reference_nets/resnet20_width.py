@@ -126,12 +126,15 @@ class WidthSuperNet(nn.Module):
 
     def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
         w = as_widths(arch)
-        if self.dims == 1:
+        if self.dims == 1 and self.training:
+            # Training runs on channels-last rows (reference_nets/rows.py: ~1.5x per SPOS step on CPU). Evaluation
+            # (the reference loop, precise-BN calibration: the net in eval mode) keeps torch's layouts, the path the
+            # fast evaluator's agreement is measured against.
             return self._forward_rows(x, w)
         return self._forward_native(x, w)
 
     def _forward_native(self, x: torch.Tensor, w: tuple[int, ...]) -> torch.Tensor:
-        """torch's own convolution and BN layouts (every 2-D net; the 1-D net's former path, kept as its check)."""
+        """torch's own convolution and BN layouts: every 2-D net, and the 1-D net outside training."""
         out = F.relu(self.stem_bn(self._conv_sliced(self.stem, x, w[0])))
         for j, block in enumerate(self.blocks):
             c_in, mid, c_out = block_widths(w, j)

@@ -83,6 +83,19 @@ def test_sliced_batchnorm_rows_cumulative_average_matches_the_native_layer() -> 
     assert int(rows.num_batches_tracked) == 4
 
 
+def test_the_1d_net_trains_on_rows_and_evaluates_natively(monkeypatch: pytest.MonkeyPatch) -> None:
+    net = WidthSuperNet(dims=1, in_channels=1, num_classes=10)
+    used: list[str] = []
+    monkeypatch.setattr(net, "_forward_rows", lambda x, w: used.append("rows"))
+    monkeypatch.setattr(net, "_forward_native", lambda x, w: used.append("native"))
+    arch = _archs(1)[0]
+    net.train()
+    net(torch.zeros(2, 1, 40), arch)
+    net.eval()
+    net(torch.zeros(2, 1, 40), arch)
+    assert used == ["rows", "native"]
+
+
 def _archs(n: int) -> list[str]:
     space = ResNet20WidthSpace(dims=1, in_channels=1, num_classes=10, input_size=40)
     return space.sample(np.random.default_rng(11), n)
@@ -98,7 +111,7 @@ def test_rows_forward_is_the_native_forward_in_float64(mode: str) -> None:
     y = torch.arange(16) % 10
     for arch in _archs(4):
         widths = tuple(int(w) for w in arch.split("-"))
-        F.cross_entropy(net(x, arch), y).backward()
+        F.cross_entropy(net._forward_rows(x, widths), y).backward()
         F.cross_entropy(other._forward_native(x, widths), y).backward()
     for (name, a), b in zip(net.named_parameters(), other.parameters(), strict=True):
         torch.testing.assert_close(a.grad, b.grad, rtol=1e-9, atol=1e-12, msg=name)

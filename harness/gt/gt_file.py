@@ -97,9 +97,13 @@ class GroundTruth:
     @property
     def mean_acc(self) -> np.ndarray:
         """Seed-mean accuracy (NaN for archs with no finished seed)."""
-        with np.errstate(invalid="ignore"):
-            out = np.nanmean(np.where(np.isnan(self.acc), np.nan, self.acc), axis=1) if self.acc.size else self.acc
-        return out
+        if not self.acc.size:
+            return self.acc
+        trained = ~np.isnan(self.acc)
+        counts = trained.sum(axis=1)
+        sums = np.where(trained, self.acc, 0.0).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):  # rows with no trained seed: 0/0 → NaN, no warning
+            return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
     def split_indices(self, split: str) -> np.ndarray:
         """Indices (into ``archs``) of ``split``: 'dev', 'test' or 'all'; only complete archs."""
