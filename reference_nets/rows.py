@@ -1,9 +1,10 @@
 """1-D convolutions and batch norm on channels-last rows, for training the width supernet fast on CPU.
 
 Why this exists: the 1-D width supernet is tiny (4–64 channels, 40 positions), and at these shapes oneDNN's
-``conv1d`` runs at 1–2 GMAC/s forward and slower backward on the project's 2-core CPUs (torch 2.13, measured in
-``benchmarks/supernet_train_speed.py``), while the same arithmetic as one BLAS product of an (N·L, k·c) window
-matrix with a (k·c, m) weight runs many times faster. So activations are kept as (N, L, C) tensors, a kernel-3
+``conv1d`` is slow on the project's 2-core CPUs (torch 2.13, AMD EPYC: a torch-profiler run of SPOS steps put ~2/3
+of a step in convolution forward and backward, about 1 ms per forward call for a few MMAC), while the same
+arithmetic as one BLAS product of an (N·L, k·c) window matrix with a (k·c, m) weight is cheaper; a whole SPOS step
+is 1.47× faster (``benchmarks/supernet_train_speed.py``). So activations are kept as (N, L, C) tensors, a kernel-3
 convolution is an im2col of three shifted views (one copy of the input, autograd-friendly) times the re-laid
 weight, and a 1x1 convolution is a plain product.
 
