@@ -6,7 +6,7 @@
 
 For every (trainer, epochs, training-set size, LR scale) and every seed, trains the reference trainer of
 ``submissions/`` in a worker process (one torch thread, seeded as the sandbox seeds a run, no sandbox: the weights
-are what matters), evaluates the supernet on the GT archs of ``--split`` with the protocol's fast evaluator and
+are what matters — so only for the shipped, trusted trainers, never a participant's code), evaluates the supernet on the GT archs of ``--split`` with the protocol's fast evaluator and
 computes that split's metrics as ``score`` does. Each finished run is appended to ``--out`` at once, so a stopped
 study resumes where it stopped (runs already in the file are not repeated). Prints, per budget, the mean and the
 run-level SD (ddof 1) of τ over the seeds with a 90 % chi-square interval for the SD, and the mean training time.
@@ -32,13 +32,6 @@ from pathlib import Path
 import numpy as np
 
 SUBMISSIONS = Path(__file__).resolve().parents[1] / "submissions"
-
-
-def parse_seeds(text: str) -> list[int]:
-    if "-" in text:
-        lo, hi = (int(t) for t in text.split("-"))
-        return list(range(lo, hi + 1))
-    return [int(t) for t in text.split(",")]
 
 
 #: evaluation settings of a job, with the benchmark's own protocol as the default (older records lack them)
@@ -170,7 +163,7 @@ def main() -> None:
     ap.add_argument("--bench", default="mnist1d-w20")
     ap.add_argument("--trainers", default="spos")
     ap.add_argument("--epochs", default="10,20,40")
-    ap.add_argument("--seeds", default="0-4")
+    ap.add_argument("--seeds", default="0-4", help="as score --seeds: a count (5), a list (0,1,2) or a range (5-9)")
     ap.add_argument("--train-samples", default="", help="comma list; default: the whole training split")
     ap.add_argument("--lr-scale", default="1")
     ap.add_argument("--eval-extra", default="0", help="comma list of generated samples added to the eval split")
@@ -187,9 +180,16 @@ def main() -> None:
 
     from harness.benchmarks import get_benchmark
     from harness.gt.builder import cpu_model
+    from harness.errors import HarnessError
+    from harness.scoring import parse_seeds
 
+    try:
+        seeds = parse_seeds(args.seeds)
+    except HarnessError as exc:
+        raise SystemExit(f"error: {exc}") from None
     bench = get_benchmark(args.bench)
-    full = len(bench.load_data().train)
+    data = bench.load_data()
+    full = len(data.train)
     sizes = [int(s) for s in args.train_samples.split(",")] if args.train_samples else [full]
     if max(sizes) > full:
         raise SystemExit(f"--train-samples: the training split has {full} samples")
@@ -201,7 +201,7 @@ def main() -> None:
              "split": args.split, "eval_extra": int(x), "calib_batches": c, "seed": seed, "state_dir": args.state_dir}
             for t in args.trainers.split(",") for e in args.epochs.split(",") for n in sizes
             for s in args.lr_scale.split(",") for x in args.eval_extra.split(",") for c in calibs
-            for seed in parse_seeds(args.seeds)]
+            for seed in seeds]
     todo = [j for j in jobs if (*config_key(j), j["seed"]) not in seen]
     todo.sort(key=lambda j: -j["epochs"])  # longest first: the pool ends with short jobs, both cores stay busy
     console = Console(width=None if Console().is_terminal else 150)
@@ -219,7 +219,7 @@ def main() -> None:
                               f"eval+{rec['eval_extra']} calib {rec['calib_batches'] or 'protocol'} seed {rec['seed']}: "
                               f"τ {rec['kendall_tau']:.3f} ({rec['train_s']:.0f} s training, {rec['eval_s']:.0f} s eval)")
     wanted = {config_key(j) for j in jobs}
-    rows = [r for r in summarise([r for r in done if config_key(r) in wanted])]
+    rows = summarise([r for r in done if config_key(r) in wanted])
     table = Table(title=f"run-level spread of {args.split} Kendall τ ({args.bench})")
     for col in ("trainer", "epochs", "train n", "LR ×", "eval n", "calib", "seeds", "mean τ", "SD", "SD 90 % CI",
                 "train s"):
@@ -229,7 +229,7 @@ def main() -> None:
         ci = f"[{r['sd_lo']:.3f}, {r['sd_hi']:.3f}]" if "tau_sd" in r else "–"
         calib = "protocol" if r["calib_batches"] is None else f"{r['calib_batches']}×{bench.protocol.calib_batch_size}"
         table.add_row(r["trainer"], str(r["epochs"]), str(r["train_samples"]), f"{r['lr_scale']:g}",
-                      str(len(bench.load_data().eval) + r["eval_extra"]), calib, str(r["seeds"]),
+                      str(len(data.eval) + r["eval_extra"]), calib, str(r["seeds"]),
                       f"{r['tau_mean']:.3f}", sd, ci, f"{r['train_s']:.0f}")
     console.print(table)
 

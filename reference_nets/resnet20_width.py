@@ -11,7 +11,7 @@ The layer rule lives in :mod:`harness.spaces.resnet20_width_layers`; both networ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -135,33 +135,28 @@ class WidthSuperNet(nn.Module):
 
     def _forward_native(self, x: torch.Tensor, w: tuple[int, ...]) -> torch.Tensor:
         """torch's own convolution and BN layouts: every 2-D net, and the 1-D net outside training."""
-        out = F.relu(self.stem_bn(self._conv_sliced(self.stem, x, w[0])))
-        for j, block in enumerate(self.blocks):
-            c_in, mid, c_out = block_widths(w, j)
-            h = F.relu(block.bn1(self._conv_sliced(block.conv1, out, mid)))
-            h = block.bn2(self._conv_sliced(block.conv2, h, c_out))
-            if has_projection(j, c_in, c_out):
-                short = block.shortcut_bn(self._conv_sliced(block.shortcut, out, c_out))
-            else:
-                short = out
-            out = F.relu(h + short)
-        pooled = out.mean(dim=tuple(range(2, out.dim())))
-        return F.linear(pooled, self.fc.weight[:, : w[18]], self.fc.bias)
+        return self._wire(x, w, self._conv_sliced, lambda bn, h: bn(h), tuple(range(2, 2 + self.dims)))
 
     def _forward_rows(self, x: torch.Tensor, w: tuple[int, ...]) -> torch.Tensor:
-        """The 1-D forward on channels-last rows: the same function, several times faster to train on CPU."""
-        out = F.relu(self.stem_bn.forward_rows(conv_rows(to_rows(x), self.stem.weight, w[0], 1)))
+        """The 1-D forward on channels-last rows: the same function, faster to train on CPU."""
+        return self._wire(to_rows(x), w, lambda conv, h, c_out: conv_rows(h, conv.weight, c_out, conv.stride[0]),
+                          lambda bn, h: bn.forward_rows(h), (1,))
+
+    def _wire(self, x: torch.Tensor, w: tuple[int, ...], conv: Callable, bn: Callable,
+              pool_dims: tuple[int, ...]) -> torch.Tensor:
+        """The ResNet20 wiring of subnet ``w``, whatever the layout: ``conv(module, x, c_out)`` and ``bn(module, x)``
+        apply one sliced layer, ``pool_dims`` are the positional axes the head averages over."""
+        out = F.relu(bn(self.stem_bn, conv(self.stem, x, w[0])))
         for j, block in enumerate(self.blocks):
             c_in, mid, c_out = block_widths(w, j)
-            stride = block_stride(j)
-            h = F.relu(block.bn1.forward_rows(conv_rows(out, block.conv1.weight, mid, stride)))
-            h = block.bn2.forward_rows(conv_rows(h, block.conv2.weight, c_out, 1))
+            h = F.relu(bn(block.bn1, conv(block.conv1, out, mid)))
+            h = bn(block.bn2, conv(block.conv2, h, c_out))
             if has_projection(j, c_in, c_out):
-                short = block.shortcut_bn.forward_rows(conv_rows(out, block.shortcut.weight, c_out, stride))
+                short = bn(block.shortcut_bn, conv(block.shortcut, out, c_out))
             else:
                 short = out
             out = F.relu(h + short)
-        return F.linear(out.mean(dim=1), self.fc.weight[:, : w[18]], self.fc.bias)
+        return F.linear(out.mean(dim=pool_dims), self.fc.weight[:, : w[18]], self.fc.bias)
 
 
 # ------------------------------------------------------------------------------------------ standalone
