@@ -7,7 +7,9 @@ trains), ``--seeds`` seeds each, and trains every (arch, seed) once per path per
 worker pool (``--workers`` processes, one torch thread each: exactly what ``gt build --path`` runs). Rounds
 alternate the order of the paths, so a change in machine load hits both; the ratio of the summed times is the
 figure to quote (absolute times on shared cores say little). Also prints how far the two paths' accuracies are
-apart per cell against the seed-to-seed spread, a sanity check that the paths train the same thing.
+apart per cell against the seed-to-seed spread, a sanity check that the paths train the same thing; ``--json``
+also keeps the GT rows and every cell's accuracy per path, so ``--first-row 0`` can be compared with the shipped
+cells of the same rows (docs/gt.md does).
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def main() -> None:
             print(f"round {r}  {p:<10} {dt:8.1f} s  {dt / len(cells):6.2f} s/run")
     n_runs = args.rounds * len(cells)
     out = {"runs_per_path": n_runs, "workers": args.workers, "cpu": env["cpu"], "recipe": args.recipe,
-           "s_per_run": {p: seconds[p] / n_runs for p in paths}}
+           "s_per_run": {p: seconds[p] / n_runs for p in paths},
+           "rows": [int(i) for i in rows], "acc": {p: acc[p].tolist() for p in paths}}
     for p in paths:
         print(f"{p:<10} {seconds[p] / n_runs:6.2f} s/run  ({n_runs} runs)")
     if "sequential" in paths:

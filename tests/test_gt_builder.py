@@ -37,7 +37,7 @@ def bench():
 @pytest.fixture(scope="module")
 def tiny_gt(bench, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("gt") / "tiny.h5"
-    build_gt(bench, n_archs=3, seeds=[0, 1], workers=1, out=out, progress=False, recipe=TINY)
+    build_gt(bench, n_archs=3, seeds=[0, 1], workers=1, out=out, progress=False, recipe=TINY, path="stacked")
     return out
 
 

@@ -114,16 +114,25 @@ def test_a_models_trajectory_does_not_depend_on_its_batch_companions(data: GTDat
     assert [s[0] for s in with_1] == [s[0] for s in with_2] == [s[1] for s in swapped]  # bit for bit
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "not yet shown: at 144 steps the stacked path reached mean accuracy 0.146 (seeds 0-3: 0.172 0.137 0.160 0.117) "
-    "against 0.191 sequential (0.164 0.227 0.176 0.199) on AMD EPYC AVX2, below the 0.15 'learned' bar; whether the "
-    "stacked path learns slower is open (its per-step losses and first gradients match: tests above)"))
-def test_short_training_accuracies_agree_between_paths_within_seed_noise(data: GTData) -> None:
-    recipe = replace(DEFAULT_RECIPE, epochs=12, train_samples=768, batch_size=64)  # 144 steps: 36 left both paths at chance
+@pytest.fixture(scope="module")
+def mnist1d() -> GTData:
+    """The default benchmark's own data: the synthetic labelling above is too hard to learn in a few steps."""
+    from harness.benchmarks import get_benchmark
+    from harness.gt.builder import gt_data
+
+    return gt_data(get_benchmark("mnist1d-w20"))[0]
+
+
+def test_short_training_accuracies_agree_between_paths_within_seed_noise(mnist1d: GTData) -> None:
+    """Both paths learn the same thing. 96 steps at a raised learning rate leave every seed far above chance (AMD EPYC
+    AVX2: sequential 0.53-0.79, stacked 0.62-0.76); the old 144-step recipe at the default rate sat near chance (0.12-0.23),
+    too close to tell the paths apart. At the full recipe the paths agree too: 12 archs × 3 seeds, stacked − sequential
+    per cell −0.003 ± 0.006 (``benchmarks/gt_builder_speed.py --first-row 0 --archs 12 --seeds 3 --rounds 1``)."""
+    recipe = replace(DEFAULT_RECIPE, epochs=6, train_samples=1024, batch_size=64, lr=0.02)
     seeds = [0, 1, 2, 3]
-    seq = np.array([train_one(ARCH, s, recipe, data) for s in seeds])
-    stk = np.array(train_stacked(ARCH, seeds, recipe, data))
-    assert seq.mean() > 0.15 and stk.mean() > 0.15  # they learned something (chance 0.1; s.e. of a mean of 4 at chance ≈ 0.01)
+    seq = np.array([train_one(ARCH, s, recipe, mnist1d) for s in seeds])
+    stk = np.array(train_stacked(ARCH, seeds, recipe, mnist1d))
+    assert seq.mean() > 0.4 and stk.mean() > 0.4  # they learned (chance 0.1)
     sd = np.sqrt((seq.var(ddof=1) + stk.var(ddof=1)) / 2) + 1e-3
     assert abs(seq.mean() - stk.mean()) < 4 * sd * np.sqrt(2 / len(seeds))
 

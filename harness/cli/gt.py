@@ -22,21 +22,22 @@ def gt_build(
     workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 2,
     out: Annotated[Optional[Path], typer.Option("--out", help="GT file (default: the benchmark's).")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Refuse to resume: fail if the file exists.")] = False,
-    path: Annotated[str, typer.Option("--path", help="Training path: stacked (the seeds of an arch together) or sequential.")] = "stacked",
+    path: Annotated[Optional[str], typer.Option(
+        "--path", help="Training path: sequential (one net at a time; the default) or stacked (the seeds of an arch together).")] = None,
 ) -> None:
     """Train the standalone ground truth (resumable: rerun the same command after an interruption).
 
     --seeds is the seed count of the rows this build adds; rows already in the file keep a larger count (ragged GT).
     """
     from harness.benchmarks import get_benchmark
-    from harness.gt.builder import build_gt
+    from harness.gt.builder import DEFAULT_PATH, build_gt
 
     if n_archs < 1 or seeds < 1 or workers < 1:
         raise HarnessError("--archs, --seeds and --workers must be positive")
     bench = get_benchmark(benchmark)
     with build_bar(err_console) as progress:
         done = build_gt(bench, n_archs=n_archs, seeds=list(range(seeds)), workers=workers, out=out, resume=not fresh,
-                        path=path, progress=progress)
+                        path=path or DEFAULT_PATH, progress=progress)
     console.print(f"ground truth complete: {done}")
 
 

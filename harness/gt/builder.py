@@ -55,7 +55,10 @@ SPLIT_SEED = 0
 ResultHook = Callable[[int, int, float], None]
 #: training paths of the builder (``--path``); values are the names recorded in GT files
 PATHS = {"sequential": "sequential-v1", "stacked": "stacked-v1"}
-DEFAULT_PATH = "stacked"
+#: Sequential by default: on idle cores of the AMD EPYC (AVX2) the stacked path was 1.03× the sequential one (36 runs
+#: each, ``benchmarks/gt_builder_speed.py --first-row 0 --archs 12 --seeds 3 --rounds 1``), 1.23× only on cores
+#: shared with other jobs; the sequential path trained all v1 cells, and its bits do not depend on a batch.
+DEFAULT_PATH = "sequential"
 
 
 def harness_version() -> str:
