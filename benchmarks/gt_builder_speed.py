@@ -36,7 +36,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from harness.benchmarks import get_benchmark
-    from harness.gt.builder import build_environment, gt_data, gt_selection, iter_batches, plan_batches
+    from harness.gt.builder import build_environment, gt_data, gt_selection, iter_batches
+    from harness.gt.paths import plan_batches
     from harness.gt.recipe import DEFAULT_RECIPE
 
     bench = get_benchmark(args.bench)

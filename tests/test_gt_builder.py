@@ -342,3 +342,17 @@ def test_statistical_agreement_accepts_seed_noise_and_rejects_a_shift() -> None:
     assert not statistical_agreement(shifted, gt)["agrees"]  # a systematic change of accuracy
     wide = [CellCheck(i, f"a{i}", 0, float(acc[i, 0]), float(np.clip(true[i] + rng.normal(0, 0.08), 0, 1))) for i in range(n)]
     assert not statistical_agreement(wide, gt)["agrees"]  # four times the seed noise: not the same training
+
+
+def test_training_paths_are_declared_once_and_unknown_ones_are_one_error() -> None:
+    from harness.gt.gt_file import PATH_NAMES
+    from harness.gt.paths import DEFAULT_PATH, TRAINING_PATHS, get_path, path_recorded_as, plan_batches
+
+    assert DEFAULT_PATH in TRAINING_PATHS and all(p.recorded in PATH_NAMES for p in TRAINING_PATHS.values())
+    assert all(path_recorded_as(p.recorded) is p for p in TRAINING_PATHS.values())
+    assert path_recorded_as("someone-elses-v9") is None
+    with pytest.raises(GroundTruthError, match="unknown GT training path 'gpu'; use one of sequential, stacked"):
+        get_path("gpu")
+    cells = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (2, 2)]
+    assert plan_batches(cells, "sequential", 12) == [[c] for c in cells]
+    assert plan_batches(cells, "stacked", 2) == [[(0, 0), (0, 1)], [(0, 2)], [(1, 0), (1, 1)], [(2, 2)]]

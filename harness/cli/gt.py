@@ -30,7 +30,8 @@ def gt_build(
     --seeds is the seed count of the rows this build adds; rows already in the file keep a larger count (ragged GT).
     """
     from harness.benchmarks import get_benchmark
-    from harness.gt.builder import DEFAULT_PATH, build_gt
+    from harness.gt.builder import build_gt
+    from harness.gt.paths import DEFAULT_PATH
 
     if n_archs < 1 or seeds < 1 or workers < 1:
         raise HarnessError("--archs, --seeds and --workers must be positive")

@@ -12,9 +12,9 @@ Design, and why:
 * **Both cores.** ``workers`` spawned processes, one torch thread each (on 2 cores, 2 independent runs beat one
   run with 2 threads: the nets are too small for intra-op parallelism to pay).
 * **Order.** Arch-major (all seeds of arch 0, then arch 1, ...), so a build stopped early leaves complete archs.
-* **Two training paths.** ``sequential`` trains one net at a time (:func:`harness.gt.train.train_one`);
-  ``stacked`` trains all pending seeds of one arch together (:mod:`harness.gt.stacked`), the same independent
-  trainings with fewer, larger kernels. The file records per cell which path trained it and how many models shared
+* **Training paths** (:mod:`harness.gt.paths`). ``sequential`` trains one net at a time
+  (:func:`harness.gt.train.train_one`); ``stacked`` trains all pending seeds of one arch together
+  (:mod:`harness.gt.stacked`), the same independent trainings with fewer, larger kernels. The file records per cell which path trained it and how many models shared
   the batch (``cell_path`` / ``cell_batch``), and each build session its path; ``gt verify`` re-trains alike.
 * **Ragged seeds.** ``seeds`` sets how many seeds the rows this call touches should have: rows already in the file
   keep their count when it is larger (``seeds_per_arch``), new rows get ``len(seeds)``; so ``--archs 2600
@@ -39,8 +39,9 @@ import numpy as np
 
 from harness.errors import GroundTruthError
 from harness.gt.gt_file import PATH_NAMES, read_gt, split_dev_test, write_gt
+from harness.gt.paths import DEFAULT_PATH, FALLBACK_PATH, get_path, plan_batches
 from harness.gt.recipe import DEFAULT_RECIPE, Recipe
-from harness.gt.train import GTData, train_one
+from harness.gt.train import GTData
 from harness.progress import Counter, ProgressArg, ProgressCallback, ProgressEvent, resolve, silent
 
 if TYPE_CHECKING:
@@ -53,12 +54,6 @@ TEST_FRACTION = 0.5
 SPLIT_SEED = 0
 
 ResultHook = Callable[[int, int, float], None]
-#: training paths of the builder (``--path``); values are the names recorded in GT files
-PATHS = {"sequential": "sequential-v1", "stacked": "stacked-v1"}
-#: Sequential by default: on idle cores of the AMD EPYC (AVX2) the stacked path was 1.03× the sequential one (36 runs
-#: each, ``benchmarks/gt_builder_speed.py --first-row 0 --archs 12 --seeds 3 --rounds 1``), 1.23× only on cores
-#: shared with other jobs; the sequential path trained all v1 cells, and its bits do not depend on a batch.
-DEFAULT_PATH = "sequential"
 
 
 def harness_version() -> str:
@@ -97,7 +92,7 @@ def build_environment(workers: int, path: str = "sequential") -> dict[str, Any]:
         "cpu": cpu_model(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "workers": int(workers),
-        "path": PATHS[path],
+        "path": get_path(path).recorded,
         "cells": 0,
     }
 
@@ -237,33 +232,13 @@ def _init_worker(data: GTData, threads: int) -> None:
 
 
 def train_batch(path: str, arch: str, seeds: Sequence[int], recipe: Recipe, data: GTData) -> list[float]:
-    """Train ``arch`` for each seed with training path ``path`` (``sequential``: one after another)."""
-    if path == "sequential":
-        return [train_one(arch, int(s), recipe, data) for s in seeds]
-    if path == "stacked":
-        from harness.gt.stacked import train_stacked
-
-        return train_stacked(arch, seeds, recipe, data)
-    raise GroundTruthError(f"unknown GT training path {path!r}; use one of {', '.join(PATHS)}")
+    """Train ``arch`` once per seed with training path ``path`` (:mod:`harness.gt.paths`)."""
+    return get_path(path).train(arch, seeds, recipe, data)
 
 
 def _run_batch(path: str, arch: str, seeds: tuple[int, ...], recipe_json: str) -> list[float]:
     assert _WORKER_DATA is not None
     return train_batch(path, arch, seeds, Recipe.from_json(recipe_json), _WORKER_DATA)
-
-
-def plan_batches(cells: Sequence[tuple[int, int]], path: str, max_batch: int) -> list[list[tuple[int, int]]]:
-    """Group (row, seed column) cells into training batches: the stacked path takes the pending seeds of one row
-    together (at most ``max_batch``), the sequential path one cell at a time. Order: row-major, as given."""
-    if path == "sequential":
-        return [[c] for c in cells]
-    batches: list[list[tuple[int, int]]] = []
-    for cell in cells:
-        if batches and batches[-1][0][0] == cell[0] and len(batches[-1]) < max_batch:
-            batches[-1].append(cell)
-        else:
-            batches.append([cell])
-    return batches
 
 
 # --------------------------------------------------------------------------------------------------- main
@@ -286,7 +261,8 @@ def build_gt(
     ``out`` defaults to the benchmark's GT path. With ``resume`` an existing compatible file is completed (only
     its pending cells are trained; archs and seeds may be extended, see the module notes on ragged seeds); without
     it the file is started afresh. ``workers`` ≤ 1 trains in this process. ``path`` is the training path
-    (``stacked`` or ``sequential``), ``max_batch`` the most models the stacked path trains together.
+    (a name of :data:`harness.gt.paths.TRAINING_PATHS`), ``max_batch`` the most models a seeds-together path trains
+    together.
     ``on_result(row, seed_column, acc)`` is called after each result is on disk (tests use it to prove nothing is
     trained twice). ``progress`` gets one event per finished batch: stage ``GT <benchmark>``, cells done of all the
     file's cells, and a line on this session's rate (:func:`harness.progress.resolve`). Returns the path of the file.
@@ -298,8 +274,7 @@ def build_gt(
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise GroundTruthError("--seeds must be a non-empty list of distinct integers")
-    if path not in PATHS:
-        raise GroundTruthError(f"unknown GT training path {path!r}; use one of {', '.join(PATHS)}")
+    training_path = get_path(path)
     if max_batch < 1:
         raise GroundTruthError("--max-batch must be at least 1")
     recipe = recipe or DEFAULT_RECIPE
@@ -307,8 +282,8 @@ def build_gt(
     if out_path is None:
         raise GroundTruthError(f"benchmark {bench.name} reads its GT from a released file; it cannot be built here")
     data, data_hash = gt_data(bench)
-    if path == "stacked" and not bench.space.stacked_gt:
-        path = "sequential"  # the stacked path implements some spaces only (the space says which)
+    if not training_path.supports(bench.space):
+        path = FALLBACK_PATH  # e.g. the stacked path implements some spaces only (the space says which)
     state = _open_state(bench, out_path, n_archs, seeds, recipe, data_hash, resume)
     state.save()
     todo = [(i, j) for i in range(min(n_archs, len(state.archs))) for j in range(int(state.target[i]))
@@ -330,7 +305,7 @@ def _run(state: _State, batches: list[list[tuple[int, int]]], path: str, recipe:
     started = time.monotonic()
     seeds = [int(s) for s in state.attrs["seeds"]]
     jobs = [(state.archs[b[0][0]], tuple(seeds[j] for _, j in b)) for b in batches]
-    code = PATH_NAMES.index(PATHS[path])
+    code = PATH_NAMES.index(get_path(path).recorded)
     n_done = 0
     report(ProgressEvent(stage, done0, total, f"{n_todo} runs to train ({path})"))
     for k, values in iter_batches(jobs, recipe, data, workers, path):

@@ -126,18 +126,19 @@ def statistical_agreement(checks: list[CellCheck], gt: GroundTruth, alpha: float
 def _retrain(gt: GroundTruth, cells: list[tuple[int, int]], seeds: list[int], recipe: Recipe, data: Any, workers: int,
              progress: ProgressCallback | None) -> list[float]:
     """Re-train ``cells`` each the way it was built: its path, and for the stacked path a batch of its size."""
-    from harness.gt.builder import PATHS, iter_batches
+    from harness.gt.builder import iter_batches
+    from harness.gt.paths import TRAINING_PATHS, path_recorded_as
 
-    by_name = {v: k for k, v in PATHS.items()}
     jobs: list[tuple[str, str, tuple[int, ...]]] = []
     where: list[list[int | None]] = []  # per job: index into cells of each member (None: a companion only)
     for n, (i, j) in enumerate(cells):
         name = gt.path_names[int(gt.cell_path[i, j])] if gt.cell_path is not None else "sequential-v1"
-        if name not in by_name:
+        known = path_recorded_as(name)
+        if known is None:
             raise GroundTruthError(f"GT row {i} seed {seeds[j]} was trained with path {name!r}, unknown to this harness")
-        path = by_name[name]
+        path = known.name
         batch = max(int(gt.cell_batch[i, j]), 1) if gt.cell_batch is not None else 1
-        if path == "sequential" or batch == 1:
+        if not known.seeds_together or batch == 1:
             jobs.append((path, gt.archs[i], (seeds[j],)))
             where.append([n])
             continue
@@ -149,7 +150,7 @@ def _retrain(gt: GroundTruth, cells: list[tuple[int, int]], seeds: list[int], re
         where.append([n] + [None] * len(companions))
     values = [float("nan")] * len(cells)
     counter = Counter(progress or silent, VERIFY_STAGE, len(cells), "cells")
-    for path in ("sequential", "stacked"):
+    for path in TRAINING_PATHS:
         mine = [k for k, job in enumerate(jobs) if job[0] == path]
         for k, vals in iter_batches([(jobs[m][1], jobs[m][2]) for m in mine], recipe, data, workers, path):
             for slot, v in zip(where[mine[k]], vals, strict=True):
