@@ -38,7 +38,7 @@ def gt_build(
     bench = get_benchmark(benchmark)
     with build_bar(err_console) as progress:
         done = build_gt(bench, n_archs=n_archs, seeds=list(range(seeds)), workers=workers, out=out, resume=not fresh,
-                        path=path or DEFAULT_PATH, progress=progress)
+                        path=DEFAULT_PATH if path is None else path, progress=progress)
     console.print(f"ground truth complete: {done}")
 
 

@@ -14,8 +14,9 @@ Design, and why:
 * **Order.** Arch-major (all seeds of arch 0, then arch 1, ...), so a build stopped early leaves complete archs.
 * **Training paths** (:mod:`harness.gt.paths`). ``sequential`` trains one net at a time
   (:func:`harness.gt.train.train_one`); ``stacked`` trains all pending seeds of one arch together
-  (:mod:`harness.gt.stacked`), the same independent trainings with fewer, larger kernels. The file records per cell which path trained it and how many models shared
-  the batch (``cell_path`` / ``cell_batch``), and each build session its path; ``gt verify`` re-trains alike.
+  (:mod:`harness.gt.stacked`), the same independent trainings with fewer, larger kernels. The file records per
+  cell which path trained it and how many models shared the batch (``cell_path`` / ``cell_batch``), and each
+  build session its path; ``gt verify`` re-trains alike.
 * **Ragged seeds.** ``seeds`` sets how many seeds the rows this call touches should have: rows already in the file
   keep their count when it is larger (``seeds_per_arch``), new rows get ``len(seeds)``; so ``--archs 2600
   --seeds 3`` on the 500 × 12 file adds 2,100 rows of 3 seeds and leaves the 12-seed rows as they are.
