@@ -298,6 +298,45 @@ def test_cells_record_the_training_path_and_a_sequential_build_mixes_in(bench, t
     assert {c.path for c in checks} == {"stacked-v1", "sequential-v1"} and all(c.matches for c in checks)
 
 
+def test_verify_judges_each_cell_by_the_cpu_kind_of_its_own_build(bench, tiny_gt: Path, tmp_path: Path) -> None:
+    """A GT grown over sessions mixes CPU kinds: cells of this kind must match bit for bit, the others statistically."""
+    import json
+
+    import h5py
+
+    from harness.gt.verify import verify_gt
+
+    out = tmp_path / "two_kinds.h5"
+    shutil.copy(tiny_gt, out)
+    build_gt(bench, n_archs=4, seeds=[0, 1, 2], workers=1, out=out, progress=False, recipe=TINY, path="sequential")
+    gt = read_gt(out)
+    assert gt.cell_build[:3, :2].tolist() == [[1, 1]] * 3  # the first build trained the 3 × 2 cells of tiny_gt
+    assert gt.cell_build[:3, 2].tolist() == [2] * 3 and gt.cell_build[3].tolist() == [2, 2, 2]
+    with h5py.File(out, "r+") as f:  # pretend the first build ran on another machine
+        builds = json.loads(f.attrs["builds"])
+        builds[0]["cpu"] = "Some Other CPU"
+        f.attrs["builds"] = json.dumps(builds)
+    result = verify_gt(bench, path=out, n_cells=12, workers=1)
+    other = {(c.row, c.seed) for c in result.other_kind}
+    assert other == {(i, s) for i in range(3) for s in (0, 1)}
+    assert all(c.built_on and c.built_on.startswith("Some Other CPU") for c in result.other_kind)
+    assert len(result.bit_checked) == 6 and all(c.matches for c in result.bit_checked)
+    assert not result.same_kind and result.agreement["n"] == 6 and result.ok
+    col = [0, 1, 2].index(result.bit_checked[-1].seed)  # row 3, the last cell of this kind
+    with h5py.File(out, "r+") as f:  # a cell of this machine's kind, edited: caught although the file is mixed
+        f["acc"][3, col] = f["acc"][3, col] + 1e-6
+    edited = verify_gt(bench, path=out, n_cells=12, workers=1)
+    assert not edited.ok and [(c.row, c.matches) for c in edited.bit_checked if not c.matches] == [(3, False)]
+    with h5py.File(out, "r+") as f:  # an older file without per-cell builds: mixed builds → every cell statistical
+        del f["cell_build"]
+    legacy = verify_gt(bench, path=out, n_cells=4, workers=1)
+    assert len(legacy.other_kind) == 4 and all(c.built_on is None for c in legacy.checks)
+    with h5py.File(out, "r+") as f:
+        f.create_dataset("cell_build", data=np.full(f["acc"].shape, 7, dtype=np.int64))
+    with pytest.raises(GroundTruthError, match="cell_build refers to builds beyond"):
+        read_gt(out)
+
+
 def test_ragged_extension_keeps_old_rows_their_seeds_and_split(bench, tiny_gt: Path, tmp_path: Path) -> None:
     out = tmp_path / "ragged.h5"
     shutil.copy(tiny_gt, out)

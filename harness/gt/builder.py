@@ -15,8 +15,8 @@ Design, and why:
 * **Training paths** (:mod:`harness.gt.paths`). ``sequential`` trains one net at a time
   (:func:`harness.gt.train.train_one`); ``stacked`` trains all pending seeds of one arch together
   (:mod:`harness.gt.stacked`), the same independent trainings with fewer, larger kernels. The file records per
-  cell which path trained it and how many models shared the batch (``cell_path`` / ``cell_batch``), and each
-  build session its path; ``gt verify`` re-trains alike.
+  cell which path trained it, how many models shared the batch and which build session trained it
+  (``cell_path`` / ``cell_batch`` / ``cell_build``), and each build session its path; ``gt verify`` re-trains alike.
 * **Ragged seeds.** ``seeds`` sets how many seeds the rows this call touches should have: rows already in the file
   keep their count when it is larger (``seeds_per_arch``), new rows get ``len(seeds)``; so ``--archs 2600
   --seeds 3`` on the 500 × 12 file adds 2,100 rows of 3 seeds and leaves the 12-seed rows as they are.
@@ -135,16 +135,17 @@ class _State:
 
     def __init__(self, path: Path, archs: list[str], index: np.ndarray, acc: np.ndarray, attrs: dict[str, Any],
                  params: np.ndarray, flops: np.ndarray, splits: dict[str, np.ndarray], target: np.ndarray,
-                 cell_path: np.ndarray, cell_batch: np.ndarray) -> None:
+                 cell_path: np.ndarray, cell_batch: np.ndarray, cell_build: np.ndarray) -> None:
         self.path, self.archs, self.index, self.acc, self.attrs = path, archs, index, acc, attrs
         self.params, self.flops, self.splits = params, flops, splits
-        self.target, self.cell_path, self.cell_batch = target, cell_path, cell_batch
+        self.target, self.cell_path, self.cell_batch, self.cell_build = target, cell_path, cell_batch, cell_build
 
     def save(self) -> None:
         ragged = bool((self.target < self.acc.shape[1]).any())
         write_gt(self.path, archs=self.archs, acc=self.acc, params=self.params, flops=self.flops,
                  splits=self.splits, archset_index=self.index, attrs=self.attrs,
-                 seeds_per_arch=self.target if ragged else None, cell_path=self.cell_path, cell_batch=self.cell_batch)
+                 seeds_per_arch=self.target if ragged else None, cell_path=self.cell_path, cell_batch=self.cell_batch,
+                 cell_build=self.cell_build)
 
 
 def _check_compatible(path: Path, old: Any, attrs: dict[str, Any], seeds: list[int], index: np.ndarray) -> None:
@@ -205,17 +206,20 @@ def _open_state(bench: Benchmark, path: Path, n_archs: int, seeds: list[int], re
     acc[: old_acc.shape[0], : old_acc.shape[1]] = old_acc
     cell_path = np.zeros(acc.shape, dtype=np.int64)
     cell_batch = np.zeros(acc.shape, dtype=np.int64)
+    cell_build = np.zeros(acc.shape, dtype=np.int64)
     target = np.full(n, len(seeds), dtype=np.int64)
     if old is not None:
         m = len(old.archs)
         cell_path[:m, : old.n_seeds] = old.cell_path
         cell_batch[:m, : old.n_seeds] = old.cell_batch
+        if old.cell_build is not None:
+            cell_build[:m, : old.n_seeds] = old.cell_build
         target[:m] = np.maximum(old.target_seeds, len(seeds))
     archs = [archset[i] for i in index_full]
     space = bench.space
     splits = _splits(bench, n, old.splits if old is not None else None, len(old.archs) if old is not None else 0)
     return _State(path, archs, index_full, acc, attrs, space.params_many(archs), space.flops_many(archs), splits,
-                  target, cell_path, cell_batch)
+                  target, cell_path, cell_batch, cell_build)
 
 
 # ------------------------------------------------------------------------------------------------ workers
@@ -307,6 +311,7 @@ def _run(state: _State, batches: list[list[tuple[int, int]]], path: str, recipe:
     seeds = [int(s) for s in state.attrs["seeds"]]
     jobs = [(state.archs[b[0][0]], tuple(seeds[j] for _, j in b)) for b in batches]
     code = PATH_NAMES.index(get_path(path).recorded)
+    build = len(state.attrs.get("builds", []))  # 1 + index of this build (appended by build_gt when cells are due)
     n_done = 0
     report(ProgressEvent(stage, done0, total, f"{n_todo} runs to train ({path})"))
     for k, values in iter_batches(jobs, recipe, data, workers, path):
@@ -314,6 +319,7 @@ def _run(state: _State, batches: list[list[tuple[int, int]]], path: str, recipe:
             state.acc[i, j] = value
             state.cell_path[i, j] = code
             state.cell_batch[i, j] = len(batches[k])
+            state.cell_build[i, j] = build
         state.attrs["builds"][-1]["cells"] += len(values)
         state.save()
         n_done += len(values)
@@ -419,5 +425,6 @@ def trim_gt(path: Path, *, n_seeds: int | None = None) -> tuple[int, int]:
              archset_index=None if gt.archset_index is None else gt.archset_index[:n], attrs=attrs,
              seeds_per_arch=target[:n] if (target[:n] < k).any() else None,
              cell_path=None if gt.cell_path is None else gt.cell_path[:n, :k],
-             cell_batch=None if gt.cell_batch is None else gt.cell_batch[:n, :k])
+             cell_batch=None if gt.cell_batch is None else gt.cell_batch[:n, :k],
+             cell_build=None if gt.cell_build is None else gt.cell_build[:n, :k])
     return n, k

@@ -11,6 +11,10 @@ Layout (one file per benchmark):
 * ``cell_path``, ``cell_batch`` – (n, n_seeds) which training path trained each cell (code into the
   ``path_names`` attribute; 0 = not trained) and how many models shared its batch; ``gt verify`` re-trains a
   cell the same way. Absent in files made before the stacked path: their cells are sequential, batch 1.
+* ``cell_build`` – (n, n_seeds) which build trained each cell: 1 + its index in the ``builds`` attribute (0 = not
+  recorded: cells trained before per-cell builds were recorded, or not trained). Why per cell: a GT grown over
+  several sessions mixes CPU kinds (v2 of the default benchmark: Intel AVX-512 rows, then AMD EPYC ones), and
+  ``gt verify`` must ask for bit identity exactly of the cells built on this machine's kind.
 * ``params``, ``flops`` – exact complexity of each arch (n,)
 * ``archset_index`` – position of each GT arch in the benchmark's arch set (n,)
 * ``splits/dev``   – indices into ``archs`` of the public dev part
@@ -36,6 +40,8 @@ from harness.errors import GroundTruthError
 SPLITS = ("dev", "test")
 #: code -> training path of ``cell_path``; files store their own list in the ``path_names`` attribute
 PATH_NAMES = ("", "sequential-v1", "stacked-v1")
+#: the optional per-cell provenance datasets, each shaped like ``acc`` (module notes)
+CELL_RECORDS = ("cell_path", "cell_batch", "cell_build")
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class GroundTruth:
     seeds_per_arch: np.ndarray | None = None  # (n,) leading seed columns each row is meant to have; None: all
     cell_path: np.ndarray | None = None  # (n, n_seeds) int code into path_names; None: not recorded
     cell_batch: np.ndarray | None = None  # (n, n_seeds) models per batch of each cell
+    cell_build: np.ndarray | None = None  # (n, n_seeds) 1 + index into attrs["builds"]; 0: not recorded
     path_names: tuple[str, ...] = PATH_NAMES
 
     @property
@@ -173,7 +180,7 @@ def read_gt(path: str | Path) -> GroundTruth:
             splits = {name: np.asarray(f[f"splits/{name}"][...], dtype=np.int64) for name in SPLITS if f"splits/{name}" in f}
             archset_index = np.asarray(f["archset_index"][...], dtype=np.int64) if "archset_index" in f else None
             attrs = {k: _attr(v) for k, v in f.attrs.items()}
-            extra = {name: np.asarray(f[name][...], dtype=np.int64) for name in ("seeds_per_arch", "cell_path", "cell_batch") if name in f}
+            extra = {name: np.asarray(f[name][...], dtype=np.int64) for name in ("seeds_per_arch", *CELL_RECORDS) if name in f}
     except (OSError, KeyError) as exc:
         raise GroundTruthError(f"ground-truth file {path} is unreadable or incomplete: {exc}") from None
     if acc.ndim != 2 or acc.shape[0] != len(archs):
@@ -187,7 +194,7 @@ def read_gt(path: str | Path) -> GroundTruth:
     spa = extra.get("seeds_per_arch")
     if spa is not None and (spa.shape != (len(archs),) or (len(archs) and not (spa.min() >= 1 and spa.max() <= acc.shape[1]))):
         raise GroundTruthError(f"ground-truth file {path}: seeds_per_arch must give 1..{acc.shape[1]} seeds for each of {len(archs)} archs")
-    for name in ("cell_path", "cell_batch"):
+    for name in CELL_RECORDS:
         if name in extra and extra[name].shape != acc.shape:
             raise GroundTruthError(f"ground-truth file {path}: {name} has shape {extra[name].shape}, acc {acc.shape}")
     names = attrs.get("path_names")
@@ -201,6 +208,12 @@ def read_gt(path: str | Path) -> GroundTruth:
         raise GroundTruthError(f"ground-truth file {path}: cell_path codes outside its {len(path_names)} path names")
     if cell_batch is None:
         cell_batch = np.where(np.isfinite(acc), 1, 0)
+    cell_build = extra.get("cell_build")
+    n_builds = len(attrs["builds"]) if isinstance(attrs.get("builds"), list) else 0
+    if cell_build is None:
+        cell_build = np.zeros(acc.shape, dtype=np.int64)
+    elif cell_build.size and not (cell_build.min() >= 0 and cell_build.max() <= n_builds):
+        raise GroundTruthError(f"ground-truth file {path}: cell_build refers to builds beyond its {n_builds} recorded ones")
     return GroundTruth(
         archs=archs,
         acc=acc,
@@ -213,6 +226,7 @@ def read_gt(path: str | Path) -> GroundTruth:
         seeds_per_arch=spa,
         cell_path=cell_path,
         cell_batch=cell_batch,
+        cell_build=cell_build,
         path_names=path_names,
     )
 
@@ -237,6 +251,7 @@ def write_gt(
     seeds_per_arch: np.ndarray | None = None,
     cell_path: np.ndarray | None = None,
     cell_batch: np.ndarray | None = None,
+    cell_build: np.ndarray | None = None,
 ) -> None:
     """Write a GT file atomically (temporary file, fsync, rename).
 
@@ -256,7 +271,8 @@ def write_gt(
         f.create_dataset("flops", data=np.asarray(flops, dtype=np.int64))
         if archset_index is not None:
             f.create_dataset("archset_index", data=np.asarray(archset_index, dtype=np.int64))
-        for name, arr in (("seeds_per_arch", seeds_per_arch), ("cell_path", cell_path), ("cell_batch", cell_batch)):
+        for name, arr in (("seeds_per_arch", seeds_per_arch), ("cell_path", cell_path), ("cell_batch", cell_batch),
+                          ("cell_build", cell_build)):
             if arr is not None:
                 f.create_dataset(name, data=np.asarray(arr, dtype=np.int64))
         for name, idx in splits.items():

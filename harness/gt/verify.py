@@ -16,6 +16,11 @@ the stored ones the way two seeds of the same arch scatter around each other:
 Agreement fails when either p-value is below ``alpha`` (0.01). With a handful of cells these tests see only gross
 differences (their power grows with ``--cells``), which is what they are for: "same training, other rounding".
 
+Which test a cell gets depends on the CPU kind of *its* build (``cell_build``): a GT grown over several sessions
+mixes kinds, so one verify run may ask bit identity of some cells and statistical agreement of the others. A cell
+of a file that did not record its build (older files) is taken as built on this kind only when every build the
+file records ran on it.
+
 Each cell is re-trained with the training path that built it (``cell_path``) and, for the stacked path, in a batch
 of as many models as it was (``cell_batch``; the batch companions themselves do not change a model's bits, which
 ``tests/test_gt_stacked.py`` checks).
@@ -52,6 +57,8 @@ class CellCheck:
     retrained: float
     path: str = "sequential-v1"
     batch: int = 1
+    built_on: str | None = None  # CPU kind of the build that trained it (None: not recorded)
+    same_kind: bool = True  # judged bit for bit (built on this machine's CPU kind), else statistically
 
     @property
     def matches(self) -> bool:
@@ -74,13 +81,27 @@ def pick_cells(acc: np.ndarray, n_cells: int, rows: tuple[int, int] | None, samp
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """The re-trained cells, the CPU kinds involved and, across kinds, the statistical verdict."""
+    """The re-trained cells, the CPU kinds involved and, for cells of other kinds, the statistical verdict."""
 
     checks: list[CellCheck]
     here_cpu: str
     build_cpus: list[str]  # CPU kinds the file's builds record (empty: none recorded)
-    same_kind: bool  # every recorded build ran on this machine's CPU kind
-    agreement: dict[str, Any] = field(default_factory=dict)  # see :func:`statistical_agreement`
+    agreement: dict[str, Any] = field(default_factory=dict)  # of :attr:`other_kind` cells, :func:`statistical_agreement`
+
+    @property
+    def same_kind(self) -> bool:
+        """Every re-trained cell was built on this machine's CPU kind (so the whole verdict is bit identity)."""
+        return all(c.same_kind for c in self.checks)
+
+    @property
+    def bit_checked(self) -> list[CellCheck]:
+        """The cells built on this machine's CPU kind: each must re-train bit for bit."""
+        return [c for c in self.checks if c.same_kind]
+
+    @property
+    def other_kind(self) -> list[CellCheck]:
+        """The cells built on another (or an unrecorded) CPU kind: tested statistically, as a group."""
+        return [c for c in self.checks if not c.same_kind]
 
     @property
     def bit_identical(self) -> int:
@@ -88,10 +109,9 @@ class VerifyResult:
 
     @property
     def ok(self) -> bool:
-        """Bit identity on the build's CPU kind; statistical agreement on another (or an unrecorded) one."""
-        if self.same_kind:
-            return self.bit_identical == len(self.checks)
-        return bool(self.agreement.get("agrees", False))
+        """Bit identity of the cells of this CPU kind, and statistical agreement of the others."""
+        bits = all(c.matches for c in self.bit_checked)
+        return bits and (not self.other_kind or bool(self.agreement.get("agrees", False)))
 
 
 def cpu_kind(env: dict[str, Any]) -> str:
@@ -175,8 +195,8 @@ def verify_gt(
 
     The recipe, seeds and data hash come from the file; data of another hash is refused (a mismatch would then say
     nothing about the trainer). ``progress`` receives one event per re-trained cell (stage
-    :data:`VERIFY_STAGE`). The result names this machine's CPU
-    kind and the builds' ones, and carries the statistical verdict used when they differ.
+    :data:`VERIFY_STAGE`). The result names this machine's CPU kind, the builds' ones and each cell's, and carries
+    the statistical verdict of the cells built on another kind.
     """
     from harness.gt.builder import build_environment, gt_data
 
@@ -195,12 +215,17 @@ def verify_gt(
         raise GroundTruthError(f"{path} was built on other data (data hash differs) than benchmark {bench.name} loads")
     cells = pick_cells(gt.acc, n_cells, rows, sample_seed)
     values = _retrain(gt, cells, seeds, recipe, data, workers, progress)
-    checks = [CellCheck(i, gt.archs[i], seeds[j], float(gt.acc[i, j]), v,
-                        gt.path_names[int(gt.cell_path[i, j])] if gt.cell_path is not None else "sequential-v1",
-                        int(gt.cell_batch[i, j]) if gt.cell_batch is not None else 1)
-              for (i, j), v in zip(cells, values, strict=True)]
     here = cpu_kind(build_environment(workers))
     builds = gt.attrs.get("builds") if isinstance(gt.attrs.get("builds"), list) else []
-    kinds = sorted({cpu_kind(b) for b in builds if isinstance(b, dict)})
-    same = kinds == [here]
-    return VerifyResult(checks, here, kinds, same, statistical_agreement(checks, gt, alpha))
+    build_kinds = [cpu_kind(b) if isinstance(b, dict) else None for b in builds]
+    kinds = sorted({k for k in build_kinds if k is not None})
+    checks = []
+    for (i, j), v in zip(cells, values, strict=True):
+        code = int(gt.cell_build[i, j]) if gt.cell_build is not None else 0
+        built_on = build_kinds[code - 1] if 1 <= code <= len(build_kinds) else None
+        same = built_on == here if built_on is not None else kinds == [here]
+        checks.append(CellCheck(i, gt.archs[i], seeds[j], float(gt.acc[i, j]), v,
+                                gt.path_names[int(gt.cell_path[i, j])] if gt.cell_path is not None else "sequential-v1",
+                                int(gt.cell_batch[i, j]) if gt.cell_batch is not None else 1, built_on, same))
+    other = [c for c in checks if not c.same_kind]
+    return VerifyResult(checks, here, kinds, statistical_agreement(other, gt, alpha) if other else {})
