@@ -104,7 +104,8 @@ def gt_verify(
         ref = ag.get("seed_pair_mean_abs_diff")
         unknown = sum(c.built_on is None for c in result.other_kind)
         where = f"{len(result.other_kind)} cells" + (f", {unknown} with no build recorded" if unknown else "")
-        console.print(f"built on another CPU kind ({where}): bit identity is not expected "
+        kind = "another or an unrecorded CPU kind" if unknown else "another CPU kind"
+        console.print(f"built on {kind} ({where}): bit identity is not expected "
                       f"(rounding differs from the first step), so the test is statistical: mean |re-trained − stored| "
                       f"{ag['mean_abs_diff']:.4f} against {fmt(ref, 4)} between two stored seeds of the same archs; "
                       f"p(spread) {fmt(ag.get('p_spread'), 3)}, p(shift) {fmt(ag.get('p_shift'), 3)} (fail below "
