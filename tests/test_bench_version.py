@@ -100,7 +100,9 @@ def test_spec_version_defaults_to_1_and_parses(tmp_path: Path, tiny_bench_dir: P
     three = tmp_path / "three.toml"
     three.write_text("version = 3\n" + spec)
     assert parse_spec(three).version == 3 and parse_spec(three).label == "tiny-w20 v3"
-    assert {b.version for b in list_benchmarks()} == {1}  # every packaged spec is version 1
+    versions = {b.name: b.version for b in list_benchmarks()}
+    assert versions["mnist1d-w20"] == 2  # the default benchmark is on v2 (30 epochs, 2,600-arch GT)
+    assert all(v == 1 for name, v in versions.items() if name != "mnist1d-w20")  # the others never changed
 
 
 @pytest.mark.parametrize("value", ["0", "-2", '"2"', "true", "1.5", "[2]"])

@@ -399,3 +399,28 @@ def test_training_paths_are_declared_once_and_unknown_ones_are_one_error() -> No
     cells = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (2, 2)]
     assert plan_batches(cells, "sequential", 12) == [[c] for c in cells]
     assert plan_batches(cells, "stacked", 2) == [[(0, 0), (0, 1)], [(0, 2)], [(1, 0), (1, 1)], [(2, 2)]]
+
+
+def test_gt_show_gives_a_ragged_gt_the_ceiling_of_its_own_truth() -> None:
+    """A ragged GT ranks scores against each arch's mean over its own (few) seeds, a noisier truth than the
+    all-seed mean of its full rows: the ceiling a score can reach is the lower one, and ``gt show`` says so."""
+    from harness.gt.gt_file import GroundTruth
+    from harness.gt.summary import summarize_gt
+
+    rng = np.random.default_rng(3)
+    n_full, n_few, s = 60, 240, 8
+    true = rng.uniform(0.85, 0.95, n_full + n_few)
+    acc = true[:, None] + rng.normal(0, 0.02, (n_full + n_few, s))
+    acc[n_full:, 2:] = np.nan  # 2 seeds on the other rows
+    n = n_full + n_few
+    gt = GroundTruth(archs=[f"a{i}" for i in range(n)], acc=acc, params=rng.uniform(1, 2, n), flops=np.zeros(n),
+                     splits={"dev": np.arange(0, n, 2), "test": np.arange(1, n, 2)}, attrs={"seeds": list(range(s))},
+                     seeds_per_arch=[s] * n_full + [2] * n_few)
+    summary = summarize_gt(gt, power_reps=20)
+    assert summary.best_tau_truth is not None and summary.best_tau is not None
+    harmonic = 1 / np.mean([1 / s] * n_full + [1 / 2] * n_few)
+    assert summary.best_tau_truth["n_seeds"] == pytest.approx(harmonic)
+    assert summary.best_tau_truth["tau"] < summary.best_tau["tau"] - 0.05  # 2.4 effective seeds against 8
+    rectangular = GroundTruth(archs=gt.archs[:n_full], acc=acc[:n_full], params=gt.params[:n_full],
+                              flops=np.zeros(n_full), splits={}, attrs={"seeds": list(range(s))})
+    assert summarize_gt(rectangular, power_reps=20).best_tau_truth is None  # one truth, one ceiling

@@ -156,7 +156,13 @@ def summary_table(name: str, s: Any) -> Table:
         table.add_row("split-half agreement", "  ".join(f"{k} {fmt(v, 3)}" for k, v in nc.items()) + f" ({s.n_seeds // 2} vs {s.n_seeds - s.n_seeds // 2} seeds; not an upper bound)" if any(v is not None for v in nc.values()) else "unknown (one seed column)")
         best = s.best_tau
         if best["tau"] is not None:
-            table.add_row("best achievable τ", f"{best['tau']:.3f} (perfect predictor of expected accuracy vs the {s.n_seeds}-seed mean; {best['model']})")
+            truth = s.best_tau_truth
+            if truth is not None and truth["tau"] is not None:
+                table.add_row("best achievable τ", f"{truth['tau']:.3f} against this GT's truth (each arch's mean over its own "
+                              f"seeds, {truth['n_seeds']:.1f} effective seeds): the ceiling of a score; {best['tau']:.3f} "
+                              f"against a {s.n_seeds}-seed mean (the {s.n_full} full rows; {best['model']})")
+            else:
+                table.add_row("best achievable τ", f"{best['tau']:.3f} (perfect predictor of expected accuracy vs the {s.n_seeds}-seed mean; {best['model']})")
         table.add_row("CB reference (size-blind)", f"{s.cb_reference:.3f} (C/(C+D) of GT vs #params: the CB of a predictor that ignores size)")
         proj = s.projection
         if proj is not None:

@@ -50,6 +50,9 @@ class GTSummary:
     seed_noise: float | None = None  # mean over full rows of the seed SD
     split_half: dict[str, float | None] | None = None
     best_tau: dict[str, Any] | None = None
+    #: ragged files only: the best achievable τ against the truth scores are ranked on (each complete arch's mean
+    #: over its own seeds), which is below ``best_tau`` (measured against the full rows' all-seed mean)
+    best_tau_truth: dict[str, Any] | None = None
     cb_reference: float | None = None
     projection: dict[str, Any] | None = None
     #: ``projection["tau_by_seeds_per_half"]`` beyond the measured half sizes
@@ -97,6 +100,8 @@ def summarize_gt(gt: GroundTruth, *, power_reps: int = POWER_REPS) -> GTSummary:
     if mean.size and n_full >= 3:
         out.split_half = split_half_agreement(gt.acc[full], gt.params[full], names=["kendall_tau", "spearman", "pearson"])
         out.best_tau = best_achievable_tau(gt.acc[full])
+        if gt.ragged:
+            out.best_tau_truth = best_achievable_tau(gt.acc[ok])
         out.cb_reference = float(complexity_bias_reference(mean, gt.params[ok]))
         proj = projected_kendall_ceiling(gt.acc[full], seeds_per_half=range(1, max(8, out.half + 4) + 1))
         if proj["single_seed_tau"] is not None:

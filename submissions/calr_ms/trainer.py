@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from harness.spaces.resnet20_width import CHOICES
 
 BATCH_SIZE = 128
-LR = 0.1
+LR = 0.2  # v2 (30 epochs), docs/default_benchmark.md
 MOMENTUM = 0.9
 WEIGHT_DECAY = 5e-4
 ALPHA = 0.5
