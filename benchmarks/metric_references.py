@@ -30,7 +30,9 @@ def main() -> None:
     for name in args.benchmarks:
         bench = get_benchmark(name)
         gt = bench.ground_truth()
-        print(f"== {name}: {int(gt.complete.sum())} archs × {gt.n_seeds} seeds")
+        counts = gt.target_seeds
+        seeds = " + ".join(f"{int((counts == k).sum())} × {k}" for k in sorted(set(counts.tolist()), reverse=True))
+        print(f"== {name}: {int(gt.complete.sum())} archs ({seeds} seeds)")
         pred_all = None
         if args.predictions and name == args.benchmarks[-1]:
             data = json.loads(open(args.predictions).read())
@@ -38,7 +40,7 @@ def main() -> None:
         for split in ("all", *gt.splits):
             idx = np.flatnonzero(gt.complete) if split == "all" else np.asarray(gt.splits[split])
             acc, params = gt.acc[idx], gt.params[idx]
-            truth = acc.mean(axis=1)
+            truth = gt.seed_mean[idx]  # each arch's mean over its own seeds: a ragged GT (v2) has NaN beyond them
             n = idx.size
             t0 = time.perf_counter()
             ref = M.complexity_bias_reference(truth, params)
