@@ -30,9 +30,7 @@ def main() -> None:
     for name in args.benchmarks:
         bench = get_benchmark(name)
         gt = bench.ground_truth()
-        counts = gt.target_seeds
-        seeds = " + ".join(f"{int((counts == k).sum())} × {k}" for k in sorted(set(counts.tolist()), reverse=True))
-        print(f"== {name}: {int(gt.complete.sum())} archs ({seeds} seeds)")
+        print(f"== {name}: {gt.layout_text} archs × seeds, {int(gt.complete.sum())} complete")
         pred_all = None
         if args.predictions and name == args.benchmarks[-1]:
             data = json.loads(open(args.predictions).read())

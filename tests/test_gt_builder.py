@@ -416,6 +416,7 @@ def test_gt_show_gives_a_ragged_gt_the_ceiling_of_its_own_truth() -> None:
     gt = GroundTruth(archs=[f"a{i}" for i in range(n)], acc=acc, params=rng.uniform(1, 2, n), flops=np.zeros(n),
                      splits={"dev": np.arange(0, n, 2), "test": np.arange(1, n, 2)}, attrs={"seeds": list(range(s))},
                      seeds_per_arch=[s] * n_full + [2] * n_few)
+    assert gt.layout_text == "300 (60 × 8 + 240 × 2)" and gt.seed_counts == [(60, 8), (240, 2)]
     summary = summarize_gt(gt, power_reps=20)
     assert summary.best_tau_truth is not None and summary.best_tau is not None
     harmonic = 1 / np.mean([1 / s] * n_full + [1 / 2] * n_few)
@@ -424,3 +425,4 @@ def test_gt_show_gives_a_ragged_gt_the_ceiling_of_its_own_truth() -> None:
     rectangular = GroundTruth(archs=gt.archs[:n_full], acc=acc[:n_full], params=gt.params[:n_full],
                               flops=np.zeros(n_full), splits={}, attrs={"seeds": list(range(s))})
     assert summarize_gt(rectangular, power_reps=20).best_tau_truth is None  # one truth, one ceiling
+    assert rectangular.layout_text == "60 × 8"

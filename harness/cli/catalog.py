@@ -29,7 +29,8 @@ def benchmarks() -> None:
         size = bench.archset.get("size", "?")
         try:
             gt = bench.ground_truth()
-            gt_text = f"{int(gt.complete.sum())} × {gt.n_seeds}"
+            done = int(gt.complete.sum())
+            gt_text = gt.layout_text + ("" if done == len(gt.archs) else f", {done} complete")
             ceiling = split_half_tau(gt)
             ceiling_text = fmt(ceiling, 3) if ceiling is not None else "unknown (1 seed)"
         except HarnessError as exc:

@@ -75,6 +75,19 @@ class GroundTruth:
         return np.asarray(self.seeds_per_arch, dtype=np.int64)
 
     @property
+    def seed_counts(self) -> list[tuple[int, int]]:
+        """(number of rows, their intended seed count), most seeds first: ``[(500, 12), (2100, 3)]`` for v2."""
+        want = self.target_seeds
+        return [(int((want == k).sum()), int(k)) for k in sorted(set(want.tolist()), reverse=True)]
+
+    @property
+    def layout_text(self) -> str:
+        """The GT's size as one line, e.g. ``500 × 12`` or ``2600 (500 × 12 + 2100 × 3)``: archs × seeds."""
+        if not self.ragged:
+            return f"{len(self.archs)} × {self.n_seeds}"
+        return f"{len(self.archs)} (" + " + ".join(f"{count} × {k}" for count, k in self.seed_counts) + ")"
+
+    @property
     def ragged(self) -> bool:
         """Whether rows are meant to have different seed counts."""
         return bool(len(self.archs)) and bool((self.target_seeds < self.n_seeds).any())

@@ -86,10 +86,7 @@ def summarize_gt(gt: GroundTruth, *, power_reps: int = POWER_REPS) -> GTSummary:
     full = gt.full
     mean = gt.seed_mean[ok]
     n_full = int(full.sum())
-    counts: list[tuple[int, int]] = []
-    if gt.ragged:
-        want = gt.target_seeds
-        counts = [(int((want == k).sum()), int(k)) for k in sorted(set(want.tolist()), reverse=True)]
+    counts = gt.seed_counts if gt.ragged else []
     out = GTSummary(n_archs=len(gt.archs), n_complete=int(ok.sum()), n_seeds=gt.n_seeds, ragged=bool(gt.ragged),
                     seed_counts=counts, split_sizes={k: len(v) for k, v in gt.splits.items()}, n_full=n_full,
                     content_hash=gt.content_hash)
