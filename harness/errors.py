@@ -134,3 +134,10 @@ class PluginError(HarnessError):
     """A plugin named in ``$NAS_HARNESS_PLUGINS`` that is missing or fails to import (never skipped silently)."""
 
     exit_code = 2
+
+
+class CancelledError(HarnessError):
+    """Work stopped on request: a host's ``challenge cancel`` seen at a heartbeat, a lost lease, or a worker
+    draining on SIGTERM. Neither the submission's fault nor the platform's: the job's state says what happened."""
+
+    exit_code = 130

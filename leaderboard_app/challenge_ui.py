@@ -35,3 +35,8 @@ def open_host(*, read_only: bool):
     if folder is None:
         return None
     return open_challenge(folder, read_only=read_only)
+
+
+def team_heading(team: str) -> str:
+    """"Team Alpha" for a team named Alpha, but "Team Green" (not "Team Team Green") for one named so."""
+    return team if team.split(" ")[0].casefold() == "team" else f"Team {team}"

@@ -38,6 +38,36 @@ def build_command(*, port: int | None = None, address: str | None = None, headle
     return [*cmd, *extra]
 
 
+def resolve_mode(explicit: str | None, env: dict[str, str] | None = None) -> str:
+    """The app's mode: an explicit ``--mode`` wins, else ``$NAS_HARNESS_APP_MODE``, else public.
+
+    Why the CLI default must not be a value: a default of "public" would override the environment variable the
+    host set (and the README documents) without anyone having asked for it.
+    """
+    if explicit is not None:
+        return explicit.strip().lower()
+    value = (os.environ if env is None else env).get(MODE_ENV, "").strip().lower()
+    return value or "public"
+
+
+def upload_limit_mb(env: dict[str, str] | None = None) -> int | None:
+    """The hosted challenge's upload limit in MB (``$NAS_HARNESS_CHALLENGE``), so the uploader says what intake
+    enforces instead of Streamlit's 200 MB default; None when no (readable) challenge is hosted."""
+    from leaderboard_app.challenge_ui import CHALLENGE_ENV
+
+    folder = (os.environ if env is None else env).get(CHALLENGE_ENV, "").strip()
+    if not folder:
+        return None
+    from harness.challenge import parse_challenge
+    from harness.errors import HarnessError
+
+    try:
+        c = parse_challenge(Path(folder).expanduser())
+    except HarnessError:
+        return None
+    return max(1, -(-c.max_upload_bytes // 1024**2))
+
+
 def app_env(store: Path, mode: str, base: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for the app process: the store (absolute) and the mode."""
     if mode not in MODES:
@@ -58,7 +88,9 @@ def launch(store: Path, mode: str, port: int | None, *, address: str | None = No
     env = app_env(store, mode)
     if address is None and mode == "host":
         address = "127.0.0.1"
-    proc = subprocess.Popen(build_command(port=port, address=address, headless=headless), env=env)
+    limit = upload_limit_mb(env)
+    extra = ["--server.maxUploadSize", str(limit)] if limit is not None else []
+    proc = subprocess.Popen(build_command(port=port, address=address, headless=headless, extra=extra), env=env)
     with _forward_sigterm(proc):
         try:
             rc = proc.wait()

@@ -20,6 +20,7 @@ n_boot = 0
 max_attempts = {max_attempts}
 lease_seconds = {lease}
 heartbeat_seconds = {beat}
+full_sweep = {full_sweep}
 
 [submissions]
 kinds = {kinds}
@@ -50,10 +51,11 @@ visibility = "hidden"
 
 def write_challenge(folder: Path, *, limits: str = "concurrent = 100", rule: str = "best_public", approval: bool = False,
                     lease: float = 60, beat: float = 5, max_attempts: int = 3,
-                    kinds: str = '["predictions", "checkpoint", "trainer"]') -> Path:
+                    kinds: str = '["predictions", "checkpoint", "trainer"]', full_sweep: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "challenge.toml").write_text(CONFIG.format(
-        limits=limits, rule=rule, approval=str(approval).lower(), lease=lease, beat=beat, max_attempts=max_attempts, kinds=kinds))
+        limits=limits, rule=rule, approval=str(approval).lower(), lease=lease, beat=beat, max_attempts=max_attempts, kinds=kinds,
+        full_sweep=str(full_sweep).lower()))
     return folder
 
 
@@ -71,4 +73,15 @@ def predictions_folder(root: Path, name: str, quality: float, seed: int = 0, man
     (folder / "submission.toml").write_text(
         f'name = "{manifest_name or name}"\nbenchmark = "tiny-w20"\nkind = "predictions"\n')
     (folder / "predictions.csv").write_text("arch,score\n" + "".join(f'"{a}",{float(s)!r}\n' for a, s in zip(archs, scores)))
+    return folder
+
+
+def broken_checkpoint_folder(root: Path, name: str = "broken") -> Path:
+    """A checkpoint submission that passes intake (the folder is well formed) and fails in the worker: its
+    bytes are not a torch file. The submission's fault, found only when scored (predictions that do not cover
+    the arch set are refused at intake instead)."""
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "submission.toml").write_text(f'name = "{name}"\nbenchmark = "tiny-w20"\nkind = "checkpoint"\n')
+    (folder / "checkpoint.pt").write_bytes(b"not a torch checkpoint\n")
     return folder

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from challenge_helpers import DAY, T0, predictions_folder, write_challenge
+from challenge_helpers import DAY, T0, broken_checkpoint_folder, predictions_folder, write_challenge
 from harness.challenge import ChallengeError, init_challenge, open_challenge, parse_challenge
 from harness.challenge import intake, views, worker
 from harness.challenge.clock import FakeClock
@@ -103,9 +103,7 @@ def test_limits_per_day_total_concurrent_on_a_fake_clock(tiny_env, tmp_path: Pat
     host = _host(tmp_path / "c", clock, limits="per_day = 2\ntotal = 3\nconcurrent = 1\ncount_failed = false")
     token = host.add_team("Team Red")
     good = intake.zip_folder(predictions_folder(tmp_path / "s", "good", 0.9))
-    broken_dir = predictions_folder(tmp_path / "s", "broken", 0.9)
-    (broken_dir / "predictions.csv").write_text("arch,score\n\"|not-an-arch|\",1.0\n")
-    broken = intake.zip_folder(broken_dir)
+    broken = intake.zip_folder(broken_checkpoint_folder(tmp_path / "s"))
 
     intake.submit_zip(host, token, good)
     with pytest.raises(ChallengeError, match="at once"):
@@ -149,9 +147,7 @@ def test_failed_submissions_count_when_configured(tiny_env, tmp_path: Path) -> N
     clock = FakeClock(T0.timestamp() + 3600)
     host = _host(tmp_path / "c", clock, limits="total = 1\ncount_failed = true")
     token = host.add_team("Team Red")
-    broken = predictions_folder(tmp_path / "s", "broken", 0.9)
-    (broken / "predictions.csv").write_text("arch,score\n")
-    intake.submit_zip(host, token, intake.zip_folder(broken))
+    intake.submit_zip(host, token, intake.zip_folder(broken_checkpoint_folder(tmp_path / "s")))
     worker.run_worker(host, once=True)
     with pytest.raises(ChallengeError, match="limit for this phase"):
         intake.submit_zip(host, token, intake.zip_folder(predictions_folder(tmp_path / "s", "good", 0.9)))

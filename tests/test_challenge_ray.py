@@ -103,7 +103,7 @@ def test_one_checkpoint_evaluation_sharded_in_chunks_matches_local(tiny_env, clu
     sub.mkdir()
     (sub / "submission.toml").write_text('name = "ckpt"\nbenchmark = "tiny-w20"\nkind = "checkpoint"\n')
     torch.save(WidthSuperNet(1, 1, 10).state_dict(), sub / "checkpoint.pt")
-    host = open_challenge(write_challenge(tmp_path / "c"), clock=FakeClock(T0.timestamp() + 3600))
+    host = open_challenge(write_challenge(tmp_path / "c", full_sweep=True), clock=FakeClock(T0.timestamp() + 3600))
     host.add_team("Alpha")
     job = intake.submit_folder(host, "Alpha", sub)
     outs = worker.run_worker(host, once=True, execute=ray_executor(None, chunk_size=150))

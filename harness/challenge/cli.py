@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import threading
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -30,13 +32,30 @@ def _host(folder: Path, **kw: Any):
     return open_challenge(folder, **kw)
 
 
-def _table(rows: list[dict[str, Any]], title: str) -> None:
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the rows as JSON (whole values, for scripts).")]
+#: columns holding ids a host copies into the next command: never cut or wrapped
+ID_COLUMNS = ("submission", "run", "lease_owner", "rerun_of")
+
+
+def _json(value: Any) -> None:
+    """JSON on stdout, plain (no rich markup); control characters in participants' strings arrive escaped."""
+    print(json.dumps(value, indent=1, default=str))
+
+
+def _table(rows: list[dict[str, Any]], title: str, as_json: bool = False, note: str = "") -> None:
+    if as_json:
+        _json(rows)
+        return
     if not rows:
         console.print(f"{escape(title)}: nothing yet")
         return
-    table = Table(title=title)
+    table = Table(title=escape(title), caption=escape(note) or None)
     for col in rows[0]:
-        table.add_column(str(col))
+        if col in ID_COLUMNS:  # whole ids at any width: they are what `cancel`, `rerun` and `select` take
+            width = max([len(str(col))] + [len(str(r.get(col) or "")) for r in rows])
+            table.add_column(str(col), no_wrap=True, min_width=width, overflow="ignore")
+        else:
+            table.add_column(str(col), overflow="fold")
     for r in rows:
         table.add_row(*("—" if v is None else escape(str(v)) for v in r.values()))
     console.print(table)
@@ -56,15 +75,25 @@ def init(
 
 
 @challenge_app.command("validate")
-def validate(folder: ChallengeArg) -> None:
-    """Check challenge.toml and print its phases."""
+def validate(folder: ChallengeArg, as_json: JsonOpt = False) -> None:
+    """Check challenge.toml and print its phases; warn when a hidden phase ranks on a GT anyone can read."""
     from harness.challenge import parse_challenge
+    from harness.challenge.host import packaged_gt_warnings
 
     c = parse_challenge(folder)
     rows = [{"phase": p.name, "start (UTC)": f"{p.start:%Y-%m-%d %H:%M}", "end (UTC)": f"{p.end:%Y-%m-%d %H:%M}",
              "split": p.split, "visibility": p.visibility, "per day": p.limits.per_day, "total": p.limits.total,
              "at once": p.limits.concurrent} for p in c.phases]
+    warnings = packaged_gt_warnings(c)
+    if as_json:
+        _json({"challenge": c.name, "benchmark": c.benchmark, "ranking_rule": c.ranking_rule,
+               "full_sweep": c.scoring.full_sweep, "phases": rows, "warnings": warnings})
+        return
     _table(rows, f"{c.name} on {c.benchmark}: ranking by {c.ranking_rule}, tie-break {', '.join(c.tie_break) or 'none'}")
+    console.print("scoring: " + ("the whole arch set per job ([scoring] full_sweep = true)" if c.scoring.full_sweep
+                                 else "the GT archs only per job ([scoring] full_sweep = false)"), highlight=False)
+    for w in warnings:
+        console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
 
 
 @team_app.command("add")
@@ -77,13 +106,13 @@ def team_add(folder: ChallengeArg, name: Annotated[str, typer.Argument(help="The
 
 
 @team_app.command("list")
-def team_list(folder: ChallengeArg) -> None:
+def team_list(folder: ChallengeArg, as_json: JsonOpt = False) -> None:
     """The challenge's teams."""
     from datetime import UTC, datetime
 
     host = _host(folder)
     _table([{"team": n, "created (UTC)": datetime.fromtimestamp(t / 1e9, UTC).strftime("%Y-%m-%d %H:%M")}
-            for n, t in host.queue.teams(host.name)], "teams")
+            for n, t in host.queue.teams(host.name)], "teams", as_json)
 
 
 def submit(
@@ -125,12 +154,27 @@ def worker(
     def on_event(event: str, job: Any, message: str) -> None:
         console.print(f"{event:>9} {job.job_id} team {escape(job.team)}: {escape(message)}", highlight=False)
 
-    stop = threading.Event()
+    stop, drain = threading.Event(), threading.Event()
+
+    def on_sigterm(_signum: int, _frame: Any) -> None:  # drain: stop claiming, hand running jobs back at once
+        drain.set()
+
     try:
-        outcomes = run_worker(host, once=once, concurrency=concurrency, gpus=gpu_ids, on_event=on_event, stop=stop, execute=execute)
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread (an embedding caller): no handler, its own signals stay its own
+        previous = None
+    try:
+        outcomes = run_worker(host, once=once, concurrency=concurrency, gpus=gpu_ids, on_event=on_event, stop=stop,
+                              execute=execute, drain=drain)
     except KeyboardInterrupt:
-        console.print("stopped; running jobs go back to the queue when their lease expires")
+        console.print("stopped; running jobs were handed back to the queue")
         raise typer.Exit(130) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if drain.is_set():
+        console.print(f"stopped on SIGTERM after {len(outcomes)} job(s); running jobs were handed back to the queue")
+        raise typer.Exit(143)
     console.print(f"{len(outcomes)} job(s) run")
 
 
@@ -142,18 +186,23 @@ challenge_app.command("worker")(worker)
 def status(
     folder: ChallengeArg,
     state: Annotated[Optional[str], typer.Option("--state", help="Only jobs in this state.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Host: every submission with its state, attempts, lease and scores (both splits)."""
+    """Host: every submission (whole ids) with its state, attempts, lease and scores (both splits)."""
     from harness.challenge import views
+    from harness.store.queue import STATES
 
+    if state is not None and state not in STATES:
+        raise ChallengeError(f"--state {state!r}: one of {', '.join(STATES)}")
     host = _host(folder)
     host.store.reap()
-    _table(views.host_rows(host, states=[state] if state else None), f"{host.name}: submissions")
+    _table(views.host_rows(host, states=[state] if state else None), f"{host.name}: submissions", as_json)
 
 
 @challenge_app.command("cancel")
 def cancel(folder: ChallengeArg, job: Annotated[str, typer.Argument(help="Submission id.")]) -> None:
-    """Host: cancel a waiting or running submission (not counted)."""
+    """Host: cancel a waiting or running submission (not counted); a running one's work is stopped at its worker's
+    next heartbeat (the sandbox killed, its Ray tasks cancelled)."""
     j = _host(folder).cancel(job)
     console.print(f"submission {j.job_id} is {j.state}")
 
@@ -176,12 +225,22 @@ def approve(folder: ChallengeArg, job: Annotated[str, typer.Argument(help="Submi
 def select(
     folder: ChallengeArg,
     job: Annotated[str, typer.Argument(help="Submission id.")],
-    team: Annotated[str, typer.Option("--team", "-t")],
+    team: Annotated[Optional[str], typer.Option("--team", "-t", help="Host: the team whose entry it is.")] = None,
+    token: Annotated[Optional[str], typer.Option("--token", envvar="NAS_HARNESS_TEAM_TOKEN",
+                                                 help="Participant: your team token [env NAS_HARNESS_TEAM_TOKEN].")] = None,
 ) -> None:
-    """Make a finished submission the team's selected entry of its phase (ranking rule 'selected')."""
+    """Make a finished submission the team's final entry of its phase (only under ranking rule 'selected').
+
+    A participant selects with their token (their own submissions only); the host with --team."""
     host = _host(folder)
-    host.select(team, job)
-    console.print(f"submission {job} is team {escape(host.team(team))}'s selected entry")
+    if (team is None) == (token is None):
+        raise ChallengeError("give --token (a participant) or --team (the host), not both")
+    if token is not None:
+        name = host.select_own(token, job)
+    else:
+        name = host.team(team or "")
+        host.select(name, job)
+    console.print(f"submission {job} is team {escape(name)}'s selected entry", highlight=False)
 
 
 @challenge_app.command("reveal")
@@ -197,29 +256,43 @@ def leaderboard(
     folder: ChallengeArg,
     phase: Annotated[str, typer.Option("--phase", "-p", help="Phase name.")],
     host_view: Annotated[bool, typer.Option("--host", help="The host's view (hidden split before reveal).")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """A phase's ranking: one entry per team by the challenge's ranking rule. Hidden phases need --host until revealed."""
-    from harness.challenge import views
+    """A phase's board: one entry per team by the ranking rule, the ranking metric with its 95 % CI, the baseline
+    rows in place and which entries are tied with the leader. Hidden phases need --host until revealed."""
+    from harness.challenge import board, views
 
     host = _host(folder)
-    rows = views.leaderboard(host, phase, host_view=host_view)
-    if not rows and not host_view and host.challenge.phase(phase).split != "dev" and not views.hidden_visible(host, host.challenge.phase(phase)):
+    p = host.challenge.phase(phase)
+    rows = board.challenge_board(host, phase, host_view=host_view)
+    if not rows and not host_view and p.split != "dev" and not views.hidden_visible(host, p):
+        if as_json:
+            _json([])
+            return
         console.print(f"the leaderboard of phase {escape(phase)} is hidden until the host reveals it")
         return
-    _table(rows, f"{host.name} · {phase}")
+    if as_json:
+        _json(rows)
+        return
+    _table(board.table_rows(rows), f"{host.name} · {phase}", note=board.title_note(rows))
 
 
 @challenge_app.command("my")
 def my(
     folder: ChallengeArg,
     token: Annotated[str, typer.Option("--token", envvar="NAS_HARNESS_TEAM_TOKEN", help="Your team token [env NAS_HARNESS_TEAM_TOKEN].")],
+    as_json: JsonOpt = False,
 ) -> None:
     """A team's own submissions (what the app's "My submissions" shows): no hidden score before reveal."""
     from harness.challenge import views
 
     host = _host(folder)
     team = host.team_for_token(token)
-    _table(views.participant_rows(host, team), f"team {team}")
+    rows = views.participant_rows(host, team)
+    if as_json:
+        _json({"team": team, "quota": views.quota_line(host, team), "submissions": rows})
+        return
+    _table(rows, f"team {team}")
     console.print(escape(views.quota_line(host, team)))
 
 

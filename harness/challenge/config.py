@@ -29,7 +29,7 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 _TOP_KEYS = {"name", "title", "benchmark", "store", "uploads", "require_approval", "reserved_names", "scoring", "limits",
              "submissions", "ranking", "phases"}
 _LIMIT_KEYS = {"per_day", "total", "concurrent", "count_failed"}
-_SCORING_KEYS = {"n_boot", "seed", "device", "evaluator", "max_attempts", "lease_seconds", "heartbeat_seconds"}
+_SCORING_KEYS = {"n_boot", "seed", "device", "evaluator", "max_attempts", "lease_seconds", "heartbeat_seconds", "full_sweep"}
 _SUB_KEYS = {"kinds", "budget_seconds", "max_upload_mb"}
 _RANK_KEYS = {"rule", "tie_break"}
 _PHASE_KEYS = {"name", "start", "end", "split", "visibility", "limits"}
@@ -82,6 +82,7 @@ class Scoring:
     max_attempts: int = 3
     lease_seconds: float = 120.0
     heartbeat_seconds: float = 10.0
+    full_sweep: bool = False  # False: a job evaluates the GT archs only (what ranking needs); recorded on the run
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,7 @@ def parse_challenge(path: str | Path) -> Challenge:
         max_attempts=_int(s, "max_attempts", "scoring", path, 3, minimum=1) or 3,
         lease_seconds=_number(s, "lease_seconds", "scoring", path, 120.0) or 120.0,
         heartbeat_seconds=_number(s, "heartbeat_seconds", "scoring", path, 10.0) or 10.0,
+        full_sweep=_bool(s, "full_sweep", "scoring", path, False),
     )
     if scoring.heartbeat_seconds * 2 > scoring.lease_seconds:
         raise _err(path, "scoring.heartbeat_seconds must be at most half of scoring.lease_seconds (a lease needs two chances)")
@@ -324,6 +326,7 @@ device = "cpu"
 max_attempts = 3             # platform failures (a worker died, the store was busy) are retried this often
 lease_seconds = 120          # a job whose worker stops renewing its lease for this long runs again
 heartbeat_seconds = 10
+full_sweep = false           # false: jobs evaluate the GT archs only (what ranking needs); true: the whole arch set
 
 [submissions]
 kinds = ["predictions", "checkpoint", "trainer"]

@@ -89,7 +89,8 @@ class Host:
         return self._transition(job_id, "queued", ("submitted",))
 
     def cancel(self, job_id: str) -> Job:
-        """Cancel a waiting or running job (a running worker's result is then refused: its lease is gone)."""
+        """Cancel a waiting or running job. The worker running it sees the cancel at its next heartbeat and stops the
+        work (sandbox killed, Ray tasks cancelled); a result that still arrives is refused (its lease is gone)."""
         return self._transition(job_id, "cancelled", ("submitted", "queued", "running"), counted=0,
                                 finished_ns=self.now_ns(), error="cancelled by the host")
 
@@ -115,11 +116,25 @@ class Host:
         self.queue.reveal(self.name, phase, self.now_ns())
 
     def select(self, team: str, job_id: str) -> None:
-        job = self.queue.get_job(job_id)
+        """Make a finished submission the team's final entry of its phase; refused unless the rule is ``selected``
+        (under ``latest`` or ``best_public`` a selection would change nothing, so accepting it would mislead)."""
+        if self.challenge.ranking_rule != "selected":
+            raise ChallengeError(f"challenge {self.name} ranks by rule {self.challenge.ranking_rule}: entries are not "
+                                 "selected (only under ranking.rule = \"selected\")")
         try:
+            job = self.queue.get_job(job_id)
+            if job.challenge != self.name:
+                raise StoreError(f"no submission {job_id!r} in the queue")
             self.queue.select(self.name, self.team(team), job.phase, job_id)
         except StoreError as exc:
             raise ChallengeError(str(exc)) from None
+
+    def select_own(self, token: str, job_id: str) -> str:
+        """A participant chooses their team's final entry with their token; returns the team. Only their own
+        finished submissions, only under the ``selected`` rule (same refusals as :meth:`select`)."""
+        team = self.team_for_token(token)
+        self.select(team, job_id)
+        return team
 
     def revealed(self, phase: Phase) -> bool:
         return phase.visibility == "public" or phase.name in self.queue.revealed(self.name)
@@ -131,7 +146,8 @@ class Host:
             raise ChallengeError(str(exc)) from None
 
     def export(self, out: Path) -> list[Path]:
-        """Host-only export: every job (JSON) and each phase's final ranking (CSV, hidden split included)."""
+        """Host-only export: every job (JSON) and each phase's board (CSV, hidden split included): the ranking metric,
+        its 95 % CI, the baseline rows and ``tied_with_leader`` (:mod:`harness.challenge.board`)."""
         from harness.challenge import views
 
         out = Path(out)
@@ -139,12 +155,32 @@ class Host:
         jobs = [asdict(j) for j in self.queue.jobs(self.name)]
         written = [out / f"{self.name}-jobs.json"]
         written[0].write_text(json.dumps(jobs, indent=1), encoding="utf-8")
+        from harness.challenge import board
+
         for phase in self.challenge.phases:
-            rows = views.leaderboard(self, phase.name, host_view=True)
+            rows = board.table_rows(board.challenge_board(self, phase.name, host_view=True))
             path = out / f"{self.name}-{phase.name}-ranking.csv"
             path.write_text(views.to_csv(rows), encoding="utf-8")
             written.append(path)
         return written
+
+
+def packaged_gt_warnings(challenge: Challenge) -> list[str]:
+    """Why a hidden phase of ``challenge`` is not blind: its benchmark's GT file ships inside the harness package
+    (anyone with ``pip install nas-harness`` holds the "hidden" split's truth). One line per such phase."""
+    from harness.benchmarks import get_benchmark
+    from harness.errors import HarnessError
+
+    try:
+        path = get_benchmark(challenge.benchmark).gt_path()
+    except HarnessError:
+        return []
+    package = Path(__file__).resolve().parents[1]
+    if path is None or not path.resolve().is_relative_to(package):
+        return []
+    return [f"phase {p.name} is hidden, but benchmark {challenge.benchmark}'s GT ships with the nas-harness package"
+            f" ({path.name}): participants can read its {p.split} split; build a private GT (docs/challenge_hosting.md)"
+            for p in challenge.phases if p.visibility == "hidden"]
 
 
 def _reference_names() -> set[str]:

@@ -101,13 +101,26 @@ def _validate(host: Host, folder: Path) -> tuple[str, str]:
         if named != c.benchmark:
             raise ChallengeError(f"this challenge is scored on benchmark {c.benchmark}; the manifest names {named[:60]!r}")
         sub = load_submission(folder)
+        if sub.kind not in c.kinds:
+            raise ChallengeError(f"this challenge accepts {', '.join(c.kinds)} submissions, not {sub.kind}")
+        if sub.kind == "predictions":
+            _check_coverage(c.benchmark, sub.payload_path)
     except ChallengeError:
         raise
     except HarnessError as exc:
         raise ChallengeError(_public_message(str(exc), folder)) from None
-    if sub.kind not in c.kinds:
-        raise ChallengeError(f"this challenge accepts {', '.join(c.kinds)} submissions, not {sub.kind}")
     return sub.kind, sub.content_hash
+
+
+def _check_coverage(benchmark: str, path: Path) -> None:
+    """A predictions file is read in full at intake: one finite score for every arch of the arch set, no
+    unknown or duplicate arch. Why here and not only in the worker: a file that cannot be scored is refused
+    before it becomes a job, so it never counts against the team's limits nor takes a worker's time."""
+    from harness.benchmarks import get_benchmark
+    from harness.submission import read_predictions
+
+    bench = get_benchmark(benchmark)
+    read_predictions(path, bench.archs(), bench.space)
 
 
 def _public_message(message: str, folder: Path) -> str:

@@ -12,6 +12,7 @@ States of a job::
 
     submitted --approve--> queued --claim--> running --finish--> finished
         \\                   \\                 \\--fail-------> failed      (submission's fault: counted if configured)
+        \\                   \\                 \\--release----> queued      (a draining worker hands it back)
          \\--cancel-----------\\--cancel--------\\--lease expiry or platform failure--> queued again (attempt + 1)
                                                                           (after max_attempts: failed, never counted)
 """
@@ -339,6 +340,17 @@ class QueueStore:
                     " finished_ns = ?, updated_ns = ? WHERE job_id = ? AND lease_owner = ? AND state = 'running'",
                     (error, run_id, int(count_failed), now_ns, now_ns, job_id, owner),
                 )
+            return cur.rowcount == 1
+
+    def release(self, job_id: str, owner: str, now_ns: int) -> bool:
+        """A draining worker hands its running job back: queued again at once, this attempt not counted (the
+        worker stopped on its own account, not the job's). False when the lease was no longer this worker's."""
+        with self.write() as con:
+            cur = con.execute(
+                "UPDATE challenge_jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL,"
+                " lease_until_ns = NULL, updated_ns = ? WHERE job_id = ? AND lease_owner = ? AND state = 'running'",
+                (now_ns, job_id, owner),
+            )
             return cur.rowcount == 1
 
     def set_state(self, job_id: str, new: str, allowed_from: Sequence[str], now_ns: int, **extra: Any) -> Job:

@@ -37,6 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO
 
+from harness import cancel
 from harness.errors import HarnessError, one_line
 from harness.submission.cgroups import RunCgroup
 from harness.submission.job import MAX_PROCESSES, ChildExit
@@ -192,8 +193,10 @@ def launch(
             timed_out, over_quota = _supervise(proc, channel, scratch, deadline=started + seconds)
         finally:
             _end(proc, cgroup, mode, token)
-            channel.drain()
-            channel.close()
+            try:
+                channel.drain()
+            finally:
+                channel.close()  # even when a progress callback raised (a cancel, harness.cancel)
         elapsed = time.monotonic() - started
         tail = _tail(log)
     return ChildExit(returncode=proc.returncode, seconds=elapsed, timed_out=timed_out, over_quota=over_quota,
@@ -207,6 +210,7 @@ def _supervise(proc: subprocess.Popen, channel: _Channel, scratch: Path, *, dead
         channel.wait(max(0.0, min(0.25, deadline - time.monotonic())))
         if _exited(proc.pid):
             return False, ""
+        cancel.check()  # a cancelled job (harness.cancel): the caller's finally kills the whole run at once
         if time.monotonic() > deadline:
             return True, ""
         if time.monotonic() > next_scratch_check:

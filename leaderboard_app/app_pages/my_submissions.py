@@ -1,6 +1,7 @@
-"""My submissions: a team's own submissions (status, one-line errors, timings, remaining quota) and the phase
-leaderboards participants may see. Every value comes from :mod:`harness.challenge.views`, which builds a
-participant's rows without any hidden-split value until the host reveals the phase; the page only renders them.
+"""My submissions: a team's own submissions (status, one-line errors, timings, remaining quota), the choice of
+its final entry (ranking rule ``selected``), and the phase boards participants may see. Every value comes from
+:mod:`harness.challenge.views` (what a participant may see) and :mod:`harness.challenge.board` (the ranking
+metric with its CI, the baseline rows, ties with the leader); the page only renders them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import streamlit as st
 
 from harness.errors import HarnessError
 from leaderboard_app import settings
-from leaderboard_app.challenge_ui import CHALLENGE_ENV, open_host, plain
+from leaderboard_app.challenge_ui import CHALLENGE_ENV, open_host, plain, team_heading
 
 st.title("My submissions")
 try:
@@ -22,7 +23,7 @@ if host is None:
     st.info(f"This server hosts no challenge (the host sets ${CHALLENGE_ENV}).", icon=":material/info:")
     st.stop()
 
-from harness.challenge import views  # noqa: E402
+from harness.challenge import board, views  # noqa: E402
 
 token = st.text_input("Team token", type="password", key="my_token")
 if token:
@@ -31,7 +32,7 @@ if token:
     except HarnessError as exc:
         st.error(plain(str(exc)), icon=":material/error:")
     else:
-        st.subheader(plain(f"Team {team}"))
+        st.subheader(plain(team_heading(team)))
         st.caption(plain(views.quota_line(host, team)))
         rows = views.participant_rows(host, team)
         if rows:
@@ -39,14 +40,26 @@ if token:
             st.download_button("Download (CSV)", views.to_csv(rows), file_name="my-submissions.csv", mime="text/csv")
         else:
             st.info("No submissions yet.", icon=":material/inbox:")
+        finished = [r["submission"] for r in rows if r["status"] == "finished"]
+        if host.challenge.ranking_rule == "selected" and finished:
+            with st.form("select_form"):
+                choice = st.selectbox("Final entry of its phase", finished, key="select_job")
+                if st.form_submit_button("Select as final entry"):
+                    try:
+                        open_host(read_only=False).select_own(token, choice)
+                    except HarnessError as exc:
+                        st.error(plain(str(exc)), icon=":material/error:")
+                    else:
+                        st.success(plain(f"submission {choice} is your team's selected entry"), icon=":material/check_circle:")
 
 st.subheader("Phase leaderboards")
 host_view = settings.app_mode()[0] == "host"
 for phase in host.challenge.phases:
-    rows = views.leaderboard(host, phase.name, host_view=host_view)
+    rows = board.challenge_board(host, phase.name, host_view=host_view)
     st.markdown(f"**{plain(phase.name)}** · ranked on the {'public' if phase.split == 'dev' else 'hidden'} split")
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(board.table_rows(rows)), hide_index=True, width="stretch")
+        st.caption(plain(board.title_note(rows)))
     elif phase.split != "dev" and not host_view and not views.hidden_visible(host, phase):
         st.caption("Hidden until the host reveals it.")
     else:
