@@ -114,3 +114,27 @@ def test_one_checkpoint_evaluation_sharded_in_chunks_matches_local(tiny_env, clu
     local = score_submission(sub, ResultStore(tmp_path / "local"), ScoreOptions(n_boot=0, progress=False))
     _, whole = ResultStore(tmp_path / "local").load_predictions(local.run_id)
     np.testing.assert_array_equal(sharded, whole)
+
+
+def test_cancel_reaches_the_ray_task_and_its_sandbox(tiny_env, cluster: Path, tmp_path: Path) -> None:
+    """A host's cancel, seen at the job's next heartbeat, cancels its Ray task; the task's sandbox dies with it."""
+    from test_host_cancel import sandbox_pids, sleeper, wait_for
+
+    before = sandbox_pids()
+    host = open_challenge(write_challenge(tmp_path / "c", lease=4, beat=1), clock=FakeClock(T0.timestamp() + 3600))
+    host.add_team("Alpha")
+    job = intake.submit_folder(host, "Alpha", sleeper(tmp_path / "s"))
+    outs: list = []
+    t = threading.Thread(target=lambda: outs.extend(worker.run_worker(host, once=True, execute=ray_executor(None))),
+                         daemon=True)
+    t.start()
+    wait_for(lambda: sandbox_pids() - before, 120, "the task's sandbox to start")
+    host.cancel(job.job_id)
+    gone = wait_for(lambda: not (sandbox_pids() - before), 30, "the task's sandbox to be stopped")
+    print(f"Ray task's sandbox gone {gone:.2f} s after the cancel (heartbeat 1 s)")
+    assert gone <= 1.0 + 1.5, gone  # one beat, then the task's KeyboardInterrupt runs the launcher's cleanup
+    t.join(30)
+    assert [o.event for o in outs] == ["cancelled"], [(o.event, o.message) for o in outs]
+    assert host.queue.get_job(job.job_id).state == "cancelled"
+    assert host.store.list_runs(status="ok") == []
+    wait_for(lambda: not _task_pids(), 10, "the Ray task to end")

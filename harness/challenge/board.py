@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness.challenge import views
+from harness.challenge.config import PUBLIC_SPLIT
 
 if TYPE_CHECKING:
     from harness.challenge.host import Host
@@ -147,11 +148,29 @@ def _num(x: float) -> float | None:
 
 
 def table_rows(board: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The board for a table or CSV: the CI as two columns, the tie as yes/no; everything else as it is."""
+    """The board flat, for CSV (the export, the app's download): the CI as ``ci_low``/``ci_high``, every field kept."""
     out = []
     for r in board:
         row = {k: v for k, v in r.items() if k not in ("ci", "tied_with_leader")}
         row["ci_low"], row["ci_high"] = r["ci"]
+        row["tied_with_leader"] = "yes" if r["tied_with_leader"] else "no"
+        out.append(row)
+    return out
+
+
+def display_rows(board: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The board for a screen (CLI table, app): metric and split go to :func:`title_note`, the value and its CI in
+    one column each, baseline rows without a rank."""
+    out = []
+    for r in board:
+        metric = r["metric"]
+        row: dict[str, Any] = {"rank": r["rank"], "team": r["team"], "submission": r["submission"], "kind": r["kind"],
+                               "submissions": r.get("submissions")}
+        if r["split"] != PUBLIC_SPLIT:
+            row[f"{PUBLIC_SPLIT} score"] = r.get(f"{PUBLIC_SPLIT} score")
+        low, high = r["ci"]
+        row[metric] = r["value"]
+        row["95% CI"] = "—" if low is None or high is None else f"[{low:.3f}, {high:.3f}]"
         row["tied_with_leader"] = "yes" if r["tied_with_leader"] else "no"
         out.append(row)
     return out

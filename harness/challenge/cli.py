@@ -35,6 +35,7 @@ def _host(folder: Path, **kw: Any):
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the rows as JSON (whole values, for scripts).")]
 #: columns holding ids a host copies into the next command: never cut or wrapped
 ID_COLUMNS = ("submission", "run", "lease_owner", "rerun_of")
+SHORT, LONG = 24, 48  # values up to SHORT characters stay on one line; longer text folds at LONG
 
 
 def _json(value: Any) -> None:
@@ -43,6 +44,8 @@ def _json(value: Any) -> None:
 
 
 def _table(rows: list[dict[str, Any]], title: str, as_json: bool = False, note: str = "") -> None:
+    """Rows as a table, no value ever cut: ids and short values keep one line, long text (errors) folds, and the
+    table is drawn as wide as it needs (a narrow terminal wraps the line; ids still copy whole)."""
     if as_json:
         _json(rows)
         return
@@ -50,15 +53,20 @@ def _table(rows: list[dict[str, Any]], title: str, as_json: bool = False, note: 
         console.print(f"{escape(title)}: nothing yet")
         return
     table = Table(title=escape(title), caption=escape(note) or None)
+    needed = 1
     for col in rows[0]:
-        if col in ID_COLUMNS:  # whole ids at any width: they are what `cancel`, `rerun` and `select` take
-            width = max([len(str(col))] + [len(str(r.get(col) or "")) for r in rows])
+        cells = [len("—" if r.get(col) is None else str(r.get(col))) for r in rows]
+        width = max([len(str(col)), *cells])
+        if col in ID_COLUMNS or width <= SHORT:
             table.add_column(str(col), no_wrap=True, min_width=width, overflow="ignore")
         else:
-            table.add_column(str(col), overflow="fold")
+            width = LONG
+            table.add_column(str(col), overflow="fold", max_width=LONG)
+        needed += width + 3
     for r in rows:
         table.add_row(*("—" if v is None else escape(str(v)) for v in r.values()))
-    console.print(table)
+    out = console if needed <= console.width else Console(width=needed, highlight=False)
+    out.print(table)
 
 
 @challenge_app.command("init")
@@ -274,7 +282,7 @@ def leaderboard(
     if as_json:
         _json(rows)
         return
-    _table(board.table_rows(rows), f"{host.name} · {phase}", note=board.title_note(rows))
+    _table(board.display_rows(rows), f"{host.name} · {phase}", note=board.title_note(rows))
 
 
 @challenge_app.command("my")

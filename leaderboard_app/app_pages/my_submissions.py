@@ -58,7 +58,7 @@ for phase in host.challenge.phases:
     rows = board.challenge_board(host, phase.name, host_view=host_view)
     st.markdown(f"**{plain(phase.name)}** · ranked on the {'public' if phase.split == 'dev' else 'hidden'} split")
     if rows:
-        st.dataframe(pd.DataFrame(board.table_rows(rows)), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(board.display_rows(rows)), hide_index=True, width="stretch")
         st.caption(plain(board.title_note(rows)))
     elif phase.split != "dev" and not host_view and not views.hidden_visible(host, phase):
         st.caption("Hidden until the host reveals it.")
