@@ -138,3 +138,27 @@ def test_cancel_reaches_the_ray_task_and_its_sandbox(tiny_env, cluster: Path, tm
     assert host.queue.get_job(job.job_id).state == "cancelled"
     assert host.store.list_runs(status="ok") == []
     wait_for(lambda: not _task_pids(), 10, "the Ray task to end")
+
+
+def test_a_draining_ray_worker_hands_its_job_back_at_once(tiny_env, cluster: Path, tmp_path: Path) -> None:
+    """SIGTERM's path (the CLI sets ``drain``): the job's Ray task is cancelled and the job is queued again now,
+    its attempt not counted, instead of waiting out its lease."""
+    from test_host_cancel import sandbox_pids, sleeper, wait_for
+
+    before = sandbox_pids()
+    host = open_challenge(write_challenge(tmp_path / "c", lease=60, beat=1), clock=FakeClock(T0.timestamp() + 3600))
+    host.add_team("Alpha")
+    job = intake.submit_folder(host, "Alpha", sleeper(tmp_path / "s"))
+    drain = threading.Event()
+    outs: list = []
+    t = threading.Thread(target=lambda: outs.extend(worker.run_worker(host, execute=ray_executor(None), drain=drain)),
+                         daemon=True)
+    t.start()
+    wait_for(lambda: sandbox_pids() - before, 120, "the task's sandbox to start")
+    drain.set()
+    t.join(30)
+    assert not t.is_alive()
+    assert [o.event for o in outs] == ["handed back"], [(o.event, o.message) for o in outs]
+    back = host.queue.get_job(job.job_id)
+    assert back.state == "queued" and back.attempts == 0 and back.lease_owner is None
+    wait_for(lambda: not (sandbox_pids() - before), 10, "the task's sandbox to be stopped")

@@ -56,7 +56,8 @@ def wait_for(cond, timeout: float, what: str) -> float:
     return time.monotonic() - start
 
 
-def test_cancel_of_a_running_trainer_stops_its_sandbox_within_one_heartbeat(tiny_env, tmp_path: Path) -> None:
+def _running_sleeper(tmp_path: Path):
+    """A worker thread running the sleeper's job until its sandbox is up: (host, job, thread, outcomes, pids before)."""
     before = sandbox_pids()
     host = open_challenge(write_challenge(tmp_path / "c", lease=4, beat=BEAT), clock=FakeClock(T0.timestamp() + 3600))
     host.add_team("Alpha")
@@ -65,6 +66,11 @@ def test_cancel_of_a_running_trainer_stops_its_sandbox_within_one_heartbeat(tiny
     t = threading.Thread(target=lambda: outs.extend(worker.run_worker(host, once=True)), daemon=True)
     t.start()
     wait_for(lambda: sandbox_pids() - before, 60, "the trainer's sandbox to start")
+    return host, job, t, outs, before
+
+
+def test_cancel_of_a_running_trainer_stops_its_sandbox_within_one_heartbeat(tiny_env, tmp_path: Path) -> None:
+    host, job, t, outs, before = _running_sleeper(tmp_path)
     assert host.queue.get_job(job.job_id).state == "running"
     host.cancel(job.job_id)
     gone = wait_for(lambda: not (sandbox_pids() - before), 30, "the sandbox to be stopped")
@@ -81,14 +87,7 @@ def test_cancel_of_a_running_trainer_stops_its_sandbox_within_one_heartbeat(tiny
 
 def test_a_lost_lease_also_stops_the_work(tiny_env, tmp_path: Path) -> None:
     """Another worker took the job (this one's lease expired): the old holder stops instead of computing on."""
-    before = sandbox_pids()
-    host = open_challenge(write_challenge(tmp_path / "c", lease=4, beat=BEAT), clock=FakeClock(T0.timestamp() + 3600))
-    host.add_team("Alpha")
-    job = intake.submit_folder(host, "Alpha", sleeper(tmp_path / "s"))
-    outs: list = []
-    t = threading.Thread(target=lambda: outs.extend(worker.run_worker(host, once=True)), daemon=True)
-    t.start()
-    wait_for(lambda: sandbox_pids() - before, 60, "the trainer's sandbox to start")
+    host, job, t, outs, before = _running_sleeper(tmp_path)
     with host.queue.write() as con:  # what a second worker's claim after the lease ran out leaves behind
         con.execute("UPDATE challenge_jobs SET lease_owner = 'other:1:0:abc' WHERE job_id = ?", (job.job_id,))
     wait_for(lambda: not (sandbox_pids() - before), BEAT + 5, "the sandbox to be stopped")

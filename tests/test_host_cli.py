@@ -143,3 +143,11 @@ def test_validate_warns_when_a_hidden_phase_ranks_on_a_packaged_gt(tmp_path: Pat
     assert "warning" in out.stdout and "ships with the nas-harness package" in " ".join(out.stdout.split())
     data = json.loads(runner.invoke(app, ["challenge", "validate", str(folder), "--json"]).stdout)
     assert len(data["warnings"]) == 1 and "final" in data["warnings"][0]
+
+
+def test_a_participant_cannot_change_the_final_entry_after_the_phase_ends(tiny_env, tmp_path: Path) -> None:
+    folder, host, tokens, jobs = _world(tmp_path, rule="selected")
+    host.clock.advance(8 * 86400)  # the dev phase ended (its hidden-split scores may be revealed)
+    with pytest.raises(ChallengeError, match="phase dev is closed"):
+        host.select_own(tokens["Alpha"], jobs[0])
+    assert not host.queue.get_job(jobs[0]).selected

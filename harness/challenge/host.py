@@ -131,8 +131,16 @@ class Host:
 
     def select_own(self, token: str, job_id: str) -> str:
         """A participant chooses their team's final entry with their token; returns the team. Only their own
-        finished submissions, only under the ``selected`` rule (same refusals as :meth:`select`)."""
+        finished submissions, only while their phase is open, only under the ``selected`` rule (and the refusals
+        of :meth:`select`)."""
         team = self.team_for_token(token)
+        try:
+            job = self.queue.get_job(job_id)
+        except StoreError as exc:
+            raise ChallengeError(str(exc)) from None
+        if job.challenge == self.name and job.team == team and not self.challenge.phase(job.phase).is_open(self.clock()):
+            # after the phase's end a choice could follow its revealed hidden-split scores: a leak by selection
+            raise ChallengeError(f"phase {job.phase} is closed: the final entry can no longer be changed")
         self.select(team, job_id)
         return team
 
