@@ -9,6 +9,7 @@ Public API::
     intake.submit_folder / submit_zip               checked, limited, enqueued (the app's only write)
     worker.run_worker(host, once=, concurrency=, gpus=)
     views.participant_rows / views.host_rows / views.leaderboard (one entry per team by the ranking rule)
+    board.challenge_board(host, phase)              those entries with metric, 95 % CI, baselines, tied_with_leader
     ray_exec.ray_executor(address)                  jobs as Ray tasks that return predictions only
 """
 
