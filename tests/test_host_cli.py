@@ -151,3 +151,28 @@ def test_a_participant_cannot_change_the_final_entry_after_the_phase_ends(tiny_e
     with pytest.raises(ChallengeError, match="phase dev is closed"):
         host.select_own(tokens["Alpha"], jobs[0])
     assert not host.queue.get_job(jobs[0]).selected
+
+
+def test_a_host_scored_baseline_sits_on_the_board_unranked(tiny_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.challenge import board
+    from harness.scoring import ScoreOptions, score_submission
+    from harness.submission.folder import TRUSTED_ENV
+
+    folder, host, tokens, jobs = _world(tmp_path)
+    monkeypatch.setenv(TRUSTED_ENV, str(tmp_path / "trusted"))  # the host's own reference folders
+    ref = predictions_folder(tmp_path / "trusted", "host-ref", 0.6, seed=7, manifest_name="zero-cost proxy")
+    (ref / "submission.toml").write_text((ref / "submission.toml").read_text() + "baseline = true\n")
+    run = score_submission(ref, host.store, ScoreOptions(n_boot=0, progress=False))
+    rows = board.challenge_board(host, "dev")
+    base = [r for r in rows if r["type"] == "baseline"]
+    assert {r["team"] for r in base} == {"zero-cost proxy", "#params baseline"}
+    assert [r["submission"] for r in base if r["team"] == "zero-cost proxy"] == [run.run_id]
+    assert all(r["rank"] is None for r in base) and [r["rank"] for r in rows if r["type"] == "entry"] == [1, 2]
+    values = [r["value"] for r in rows]
+    assert values == sorted(values, reverse=True)  # each baseline where its value falls (kendall_tau: higher is better)
+    # an upload whose manifest says `baseline = true` is a team's entry all the same (trust comes from the host)
+    sneaky = predictions_folder(tmp_path / "s", "sneaky", 0.5, seed=8)
+    (sneaky / "submission.toml").write_text((sneaky / "submission.toml").read_text() + "baseline = true\n")
+    intake.submit_zip(host, tokens["Team Green"], intake.zip_folder(sneaky))
+    worker.run_worker(host, once=True)
+    assert {r["team"] for r in board.challenge_board(host, "dev") if r["type"] == "baseline"} == {"zero-cost proxy", "#params baseline"}
