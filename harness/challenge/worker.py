@@ -124,6 +124,8 @@ def run_job(host: Host, job: Job, owner: str, *, device: str = "cpu",
         except CancelledError:
             return _stopped(host, job, owner, token)
         except SUBMISSION_FAULTS as exc:
+            if token.cancelled:  # e.g. a trainer that died of the stop: the stop is what happened, not its fault
+                return _stopped(host, job, owner, token)
             msg = _public_message(str(exc), host.upload_dir(job.upload))
             ok = host.queue.fail(job.job_id, owner, msg, platform=False, count_failed=job_phase_counts(host, job),
                                  run_id=None, now_ns=host.now_ns())
