@@ -9,10 +9,10 @@ numbers that make the ranking readable as evidence, from the very runs those row
 The numbers. All rows' predictions on the phase's GT split are resampled on the *same* arch bootstrap
 (:func:`harness.verdicts.groups.metric_replicates`): a row's CI is its arch-level t interval
 (:func:`harness.verdicts.stats.group_interval`; one upload is one training run, so the interval holds no
-training-seed variance, and the board says so), and each row is compared with the leader on those shared
-resamples (:func:`harness.verdicts.stats.compare_groups`, paired on archs). Whether a difference is significant
-is decided for the whole board at once by :func:`tied_with_leader`, the one seam for the multiple-comparison
-rule (the board makes one comparison per row besides the leader).
+training-seed variance, and the board says so), and the rows are compared pairwise on those shared resamples
+(:func:`harness.verdicts.stats.compare_groups`, paired on archs). Whether a row differs from the leader is decided
+for the whole board at once by :func:`tied_with_leader` (Holm over all pairs of rows), the one seam for the
+multiple-comparison rule.
 
 Baseline rows: the #params proxy (the GT archs' parameter counts as scores) and every run the host marked as a
 baseline in the challenge's store (``is_baseline``: a host-scored reference, never a team's upload), placed where
@@ -34,29 +34,48 @@ if TYPE_CHECKING:
     from harness.challenge.host import Host
 
 LEVEL = 0.95
-ALPHA = 1.0 - LEVEL
 BOARD_BOOT = 400  # arch resamples per board (a ranking display, not a gate: as `nas-harness leaderboard` rows)
 PARAMS_BASELINE = "#params baseline"
 
 
-def tied_with_leader(p_values: Sequence[float], alpha: float = ALPHA) -> list[bool]:
-    """Which of the board's comparisons with the leader are *not* significant, family-wise at ``alpha``.
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values (Holm 1979): max over j <= i of min(1, (m - j + 1) p_(j)), input order."""
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.size == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    adj = np.minimum(1.0, np.maximum.accumulate((p.size - np.arange(p.size)) * p[order]))
+    out = np.empty(p.size)
+    out[order] = adj
+    return out
 
-    THE SEAM for the board's multiple-comparison rule: ``p_values[i]`` is the two-sided p of "row i differs from
-    the leader" (the leader itself excluded). This implementation is Holm's step-down procedure (Holm 1979):
-    sort the m p-values ascending, reject while p_(j) <= alpha / (m - j + 1), stop at the first that is not;
-    every comparison not rejected is a tie. It controls the family-wise error rate at ``alpha`` for any
-    dependence between the comparisons. Swap this function for the verdicts package's rule when that lands.
+
+def tied_with_leader(points: np.ndarray, reps: np.ndarray, metric: str, higher_is_better: bool, *, n_archs: int,
+                     leader: int = 0, level: float = LEVEL) -> list[bool]:
+    """Which rows are not shown different from row ``leader``, family-wise at ``1 - level`` over the whole board.
+
+    THE SEAM for the board's multiple-comparison rule. ``points`` (k,) are the rows' metric values and ``reps``
+    (B, k) their values on arch resamples shared by all rows. The family is every pair of rows (k(k-1)/2), not
+    only the leader's k-1 pairs: the leader is picked by the data, so only the set of all pairs is fixed in
+    advance. Each pair is compared on the shared resamples (:func:`harness.verdicts.stats.compare_groups`,
+    paired on archs), the p-values are Holm-adjusted (valid for any dependence between the comparisons), and a
+    row is tied when its adjusted p against the leader is above ``1 - level``; the leader itself is tied.
+    This is the rule of the verdicts package's ``family_verdicts`` (issue 30); at merge this body can call it
+    with one ``Evidence`` per row.
     """
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: (p_values[i], i))
-    tied = [True] * m
-    for j, i in enumerate(order):
-        p = p_values[i]
-        if not (isinstance(p, float | int) and math.isfinite(p)) or p > alpha / (m - j):
-            break
-        tied[i] = False
-    return tied
+    from harness.verdicts.stats import compare_groups
+
+    k = int(np.asarray(points).size)
+    keys, raw = [], []
+    for i in range(k):
+        for j in range(i + 1, k):
+            c = compare_groups(metric, higher_is_better, points[i:i + 1], reps[:, i:i + 1], points[j:j + 1],
+                               reps[:, j:j + 1], level=level, n_archs=n_archs)
+            keys.append((i, j))
+            raw.append(c.p_value)
+    adjusted = dict(zip(keys, holm(raw)))
+    alpha = 1.0 - level
+    return [i == leader or float(adjusted[(min(i, leader), max(i, leader))]) > alpha for i in range(k)]
 
 
 def _direction(metric: str) -> bool:
@@ -82,7 +101,7 @@ def challenge_board(host: Host, phase_name: str, *, host_view: bool = False) -> 
     """
     from harness.benchmarks import get_benchmark
     from harness.verdicts.groups import metric_replicates
-    from harness.verdicts.stats import compare_groups, group_interval
+    from harness.verdicts.stats import group_interval
 
     entries = views.leaderboard(host, phase_name, host_view=host_view)
     if not entries:
@@ -107,11 +126,7 @@ def challenge_board(host: Host, phase_name: str, *, host_view: bool = False) -> 
 
     points, reps = metric_replicates(preds, truth, params, metric, n_boot=BOARD_BOOT, seed=host.challenge.scoring.seed)
     n = int(idx.size)
-    p_values = []
-    for k in range(1, len(labelled)):
-        cmp = compare_groups(metric, hib, points[:1], reps[:, :1], points[k:k + 1], reps[:, k:k + 1], n_archs=n)
-        p_values.append(cmp.p_value)
-    tied = [True, *tied_with_leader(p_values)]
+    tied = tied_with_leader(points, reps, metric, hib, n_archs=n, leader=0)  # row 0: the rank-1 entry
 
     rows = []
     for k, (row, _run) in enumerate(labelled):
@@ -182,4 +197,4 @@ def title_note(board: list[dict[str, Any]]) -> str:
         return ""
     r = board[0]
     return (f"ranked by {r['metric']} on the {r['split']} split; 95 % CI over the GT archs (one training run per entry:"
-            f" no seed variance); tied_with_leader: not significantly different from rank 1 (Holm, family-wise 5 %)")
+            f" no seed variance); tied_with_leader: not shown different from rank 1 (Holm over all pairs of rows, family-wise 5 %)")
