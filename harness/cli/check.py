@@ -9,7 +9,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from harness.cli.options import JsonOpt, SplitOpt, StoreOpt, open_store, split_choice
-from harness.cli.render import console, err_console, noise_warnings, print_json, print_warnings
+from harness.cli.progress_view import stage_bars
+from harness.cli.render import console, err_console, noise_warnings, print_json, print_warnings, u
 from harness.errors import BadPathError
 
 
@@ -60,8 +61,9 @@ def check(
         seed_list = [int(s) for s in base.seeds]  # type: ignore[arg-type]
     else:
         seed_list = list(range(5))
-    with err_console.status(f"training {sub.manifest.name} with seeds {seed_list} (GT archs only)…"):
-        gid, _ = score_group(submission, results, seed_list, ScoreOptions(device=device, gt_only=True, progress=False))
+    err_console.print(f"training {u(sub.manifest.name)} with seeds {seed_list} (GT archs only)…", highlight=False)
+    with stage_bars(err_console) as progress:
+        gid, _ = score_group(submission, results, seed_list, ScoreOptions(device=device, gt_only=True, progress=progress))
     trick = resolve(results, gid)
     base = matching_seeds(trick, resolve(results, base.label))  # again: a group still being scored has grown
     cmp = compare_sides(results, trick, base, bench, split, name)
