@@ -62,3 +62,40 @@ def test_check_prints_progress_lines_into_a_pipe(tiny_env: dict[str, str], tmp_p
     assert any(ln.startswith("train: 50%") for ln in train) and train[-1].startswith("train: 100%")
     assert any(ln.startswith("evaluate GT archs: 100%") for ln in lines)
     assert "\x1b" not in p.stderr  # no terminal control sequences in a pipe
+
+
+def test_trainer_output_hparams_and_scalars_are_kept_with_the_run(tiny_env: dict[str, str], tmp_path: Path) -> None:
+    from harness.store import ResultStore
+
+    sub = probe(tmp_path)
+    p = cli(["score", str(sub), "--gt-only", "--set", "lr=0.25", "--json"], tiny_env)
+    assert p.returncode == 0, p.stderr[-2000:]
+    run_id = json.loads(p.stdout)["runs"][0]["run_id"]
+    store = ResultStore(tiny_env["NAS_HARNESS_STORE"])
+    assert "probe lr=0.25 seed=0" in store.run_log(run_id)  # ctx.hparams from the manifest, overridden by --set
+    assert store.run_scalars(run_id) == [(0, "loss", 1.0), (0, "lr", 0.25)]
+    training = store.run_training(run_id)
+    assert training["hparams"] == {"lr": 0.25} and training["overrides"] == {"lr": 0.25}
+    assert training["epochs"] == 1 and not training["off_budget"]
+    assert store.get_run(run_id).manifest["hparams"] == {"lr": 0.25}
+
+    p = cli(["show", run_id, "--log"], tiny_env)
+    assert p.returncode == 0, p.stderr
+    assert "probe lr=0.25 seed=0 <b>[red]x[/red]</b>" in p.stdout  # the trainer's line, markup not interpreted
+    assert "lr=0.25 (--set)" in p.stdout and "1 trained; asked 1, budget 1" in p.stdout
+
+    p = cli(["score", str(sub), "--set", "lrr=1"], tiny_env)
+    assert p.returncode != 0 and "has no 'lrr'" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_failing_trainer_keeps_its_output(tiny_env: dict[str, str], tmp_path: Path) -> None:
+    from harness.store import ResultStore
+
+    sub = probe(tmp_path)
+    (sub / "trainer.py").write_text("def train(ctx):\n    print('before the crash \\x1b[31mred')\n    raise ValueError('boom')\n")
+    p = cli(["score", str(sub), "--gt-only"], tiny_env)
+    assert p.returncode != 0 and "boom" in p.stderr
+    store = ResultStore(tiny_env["NAS_HARNESS_STORE"])
+    run = store.list_runs()[-1]
+    assert run.status == "failed"
+    assert store.run_log(run.run_id) == "before the crash \\u001b[31mred"  # kept, the escape made visible

@@ -120,9 +120,11 @@ def show(
     run_id: Annotated[str, typer.Argument(help="A run id or a group id (g…), or a unique prefix.")],
     store: StoreOpt = None,
     split: SplitOpt = "dev",
+    log: Annotated[bool, typer.Option("--log", help="Also print the trainer's output (its last 1 MB, kept with the run).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """One run (manifest, status, timings, metrics) or one seed group (its runs and the group interval)."""
+    """One run (manifest, status, timings, how it trained, metrics) or one seed group (its runs, the group interval
+    of every metric)."""
     split_choice(split)
     results = open_store(store, must_exist=True)
     if results.is_group_id(run_id):
@@ -143,10 +145,17 @@ def show(
         note = "" if current else f" (the benchmark is now v{bench.version}: stored values, CI over seeds only)"
         console.print(group_table([summary], f"seed group {u(side.label)} on {u(side.benchmark)} v{side.version}"
                                              f" — {split} split, {summary.metric}{note}"))
+        console.print(group_metrics_table(side.runs, split))
         return
     run = results.get_run(run_id)
+    training = results.run_training(run.run_id)
     if as_json:
-        print_json(run_json(run, split))
+        out = run_json(run, split)
+        out["training"] = training
+        out["scalars"] = [list(p) for p in results.run_scalars(run.run_id)]
+        if log:
+            out["log"] = results.run_log(run.run_id)
+        print_json(out)
         return
     head = Table(show_header=False, title=f"run {u(run.run_id)}")
     for key in ("benchmark", "submission", "kind", "status", "created", "finished", "group_id", "seed", "harness_version", "gt_hash", "submission_hash", "error"):
@@ -159,9 +168,52 @@ def show(
         head.add_row("evaluated", "GT archs only (--gt-only)")
     if run.timings:
         head.add_row("timings", ", ".join(f"{k} {v:.1f}s" for k, v in run.timings.items()))
+    for key, value in training_rows(training, results.run_scalars(run.run_id)):
+        head.add_row(key, value)
     console.print(head)
     if run.status == "ok":
         render_report(run, split)
+    if log:
+        text = results.run_log(run.run_id)
+        console.rule("trainer output (last 1 MB)" if text else "no trainer output recorded")
+        console.print(text, markup=False, highlight=False, emoji=False)  # stored inert; no markup read from it
+
+
+def training_rows(training: dict[str, Any], scalars: list[tuple[int, str, float]]) -> list[tuple[str, str]]:
+    """``show``'s lines about how a trainer run trained: hyper-parameters, epochs of the budget, scalars logged."""
+    rows = []
+    if training.get("hparams"):
+        over = set(training.get("overrides") or {})
+        rows.append(("hparams", ", ".join(f"{u(k)}={u(v)}" + (" (--set)" if k in over else "")
+                                          for k, v in training["hparams"].items())))
+    if training:
+        epochs = training.get("epochs")
+        counted = "not counted (the trainer neither used ctx.batches nor set ctx.epochs_trained)" if epochs is None else str(epochs)
+        rows.append(("epochs", f"{counted} trained; asked {training.get('epochs_asked')}, budget {training.get('budget_epochs')}"))
+        if training.get("off_budget"):
+            rows.append(("off budget", f"[yellow]{u(training.get('off_budget_why', ''))}[/]: never ranked beside budget runs"))
+    if scalars:
+        names = sorted({n for _, n, _ in scalars})
+        rows.append(("scalars", f"{len(scalars)} points of {', '.join(u(n) for n in names[:8])}"
+                                f"{' …' if len(names) > 8 else ''} (export --scalars RUN)"))
+    return rows
+
+
+def group_metrics_table(runs: list[Any], split: str) -> Table:
+    """Every metric of a group's runs: per-run values and their mean (``show GROUP``)."""
+    from harness.metrics import METRICS
+
+    names = [k for k in METRICS if any(r.metric(k, split) is not None for r in runs)]
+    table = Table(title=f"all metrics, {split} split (per run and mean)")
+    table.add_column("metric")
+    for r in runs:
+        table.add_column(f"seed {r.seed}" if r.seed is not None else u(r.run_id))
+    table.add_column("mean")
+    for k in names:
+        vals = [r.metric(k, split) for r in runs]
+        got = [v for v in vals if v is not None]
+        table.add_row(METRICS[k].label, *(fmt(v, 4) for v in vals), fmt(sum(got) / len(got) if got else None, 4))
+    return table
 
 
 def compare(
