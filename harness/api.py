@@ -148,3 +148,57 @@ def _unsaved_record(benchmark: str, name: str, kind: str, gt_hash: str, manifest
         error=None, manifest=manifest, description=description, is_baseline=False, pid=os.getpid(),
         seed=seed, gt_only=gt_only, bench_version=bench_version,
     )
+
+
+def local_context(
+    benchmark: str,
+    *,
+    epochs: int | None = None,
+    seed: int = 0,
+    hparams: Mapping[str, Any] | None = None,
+    device: str = "cpu",
+    seconds: float | None = None,
+) -> Any:
+    """A :class:`~harness.submission.TrainContext` built in this process, to run ``train(ctx)`` while debugging.
+
+    The same context a trainer gets in the sandbox (training split only, the space, ``new_supernet()``, the budget,
+    seeded ``torch``/``numpy``/``random``), with ``epochs`` and ``seconds`` replacing the budget's for a quick try
+    and ``hparams`` as ``ctx.hparams``. No sandbox and no time limit is enforced (your own code); ``ctx.log``
+    points are kept in ``ctx.logged`` and ``ctx.progress`` is silent. Score the result with
+    :func:`score_supernet` (a run from here is off the budget's record: use ``nas-harness score`` for that)::
+
+        import harness, trainer
+        ctx = harness.local_context("mnist1d-w20", epochs=1, seed=0)
+        net = trainer.train(ctx)
+        print(ctx.epochs_trained, ctx.logged[-1:])
+    """
+    from dataclasses import replace
+
+    from harness.benchmarks import get_benchmark
+    from harness.submission.child.train import seed_everything
+    from harness.submission.context import TrainContext
+    from harness.submission.manifest import check_hparams
+    from harness.submission.reference import new_reference_supernet
+
+    import torch
+
+    bench = get_benchmark(benchmark)
+    budget = bench.budget
+    if epochs is not None:
+        if int(epochs) < 1:
+            raise UsageError("epochs must be at least 1")
+        budget = replace(budget, epochs=int(epochs))
+    if seconds is not None:
+        budget = replace(budget, seconds=float(seconds))
+    data = bench.load_data()
+    seed_everything(int(seed), torch.get_num_threads())
+    logged: list[tuple[int, dict[str, float]]] = []
+    ctx = TrainContext(
+        space=bench.space, train_x=data.train.x.to(device), train_y=data.train.y.to(device),
+        num_classes=int(data.num_classes), budget=budget, device=device, seed=int(seed),
+        deadline=time.time() + float(budget.seconds), _new_supernet=lambda: new_reference_supernet(bench.space),
+        _scalars=lambda step, values: logged.append((step, values)),
+        hparams=check_hparams(dict(hparams or {}), "hparams"),
+    )
+    ctx.logged = logged  # type: ignore[attr-defined]
+    return ctx

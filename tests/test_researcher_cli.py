@@ -99,3 +99,78 @@ def test_a_failing_trainer_keeps_its_output(tiny_env: dict[str, str], tmp_path: 
     run = store.list_runs()[-1]
     assert run.status == "failed"
     assert store.run_log(run.run_id) == "before the crash \\u001b[31mred"  # kept, the escape made visible
+
+
+def test_sweep_of_two_values_prints_one_table(tiny_env: dict[str, str], tmp_path: Path) -> None:
+    from harness.store import ResultStore
+
+    sub = probe(tmp_path)
+    p = cli(["score", str(sub), "--sweep", "lr=0.0,5.0", "--seeds", "2", "--gt-only"], tiny_env)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "sweep of lr" in p.stdout and "Δ vs best" in p.stdout
+    store = ResultStore(tiny_env["NAS_HARNESS_STORE"])
+    groups: dict[str, list] = {}
+    for r in store.list_runs(status="ok"):
+        groups.setdefault(r.group_id, []).append(r)
+    assert len(groups) == 2
+    values = []
+    for gid, runs in groups.items():
+        assert gid in p.stdout and [r.seed for r in runs] == [0, 1]  # each value its own seed group, same seeds
+        lrs = {store.run_training(r.run_id)["hparams"]["lr"] for r in runs}
+        assert len(lrs) == 1
+        values += lrs
+    assert sorted(values) == [0.0, 5.0]
+    assert "│ best" in p.stdout  # the best value's row, the other with its difference from it and a verdict
+    assert "worse than the best" in p.stdout or "no significant" in p.stdout
+
+
+def test_quick_debug_epochs_are_off_budget_and_never_ranked(tiny_env: dict[str, str], tmp_path: Path) -> None:
+    from harness.store import ResultStore
+
+    sub = probe(tmp_path)
+    p = cli(["score", str(sub), "--gt-only", "--epochs", "2", "--json"], tiny_env)
+    assert p.returncode == 0, p.stderr[-2000:]
+    run_id = json.loads(p.stdout)["runs"][0]["run_id"]
+    store = ResultStore(tiny_env["NAS_HARNESS_STORE"])
+    t = store.run_training(run_id)
+    assert t["off_budget"] and t["epochs"] == 2 and t["epochs_asked"] == 2 and t["budget_epochs"] == 1
+    assert [(s, n) for s, n, _ in store.run_scalars(run_id)] == [(0, "loss"), (0, "lr"), (1, "loss"), (1, "lr")]
+    p = cli(["leaderboard", "--json"], tiny_env)
+    assert json.loads(p.stdout)["benchmarks"] == {} or all(
+        r["id"] != run_id for r in json.loads(p.stdout)["benchmarks"]["tiny-w20"]["rows"])
+    p = cli(["show", run_id], tiny_env)
+    assert "off budget" in p.stdout and "--epochs 2 (the budget is 1)" in p.stdout
+
+
+def test_a_trainer_short_of_the_budget_is_recorded_so(tiny_env: dict[str, str], tmp_path: Path) -> None:
+    from harness.benchmarks import get_benchmark
+    from harness.scoring import ScoreOptions, score_submission
+    from harness.store import ResultStore
+
+    sub = probe(tmp_path)
+    (sub / "trainer.py").write_text("def train(ctx):\n    for _ in ctx.batches(100):\n        break\n"
+                                    "    ctx.epochs_trained = ctx.budget.epochs - 1\n    return ctx.new_supernet()\n")
+    store = ResultStore(tiny_env["NAS_HARNESS_STORE"])
+    assert get_benchmark("tiny-w20").budget.epochs == 1
+    run = score_submission(sub, store, ScoreOptions(gt_only=True, progress=False, n_boot=50, epochs=3))
+    t = store.run_training(run.run_id)
+    assert t["epochs"] == 2 and t["off_budget"] and "trained 2 of 3 epochs" in t["off_budget_why"]
+    assert store.leaderboard("tiny-w20", primary="kendall_tau") == []
+
+
+def test_local_context_runs_a_trainer_in_process(tiny_env: dict[str, str], tmp_path: Path) -> None:
+    import importlib.util
+
+    import harness
+
+    sub = probe(tmp_path)
+    spec = importlib.util.spec_from_file_location("probe_trainer", sub / "trainer.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    ctx = harness.local_context("tiny-w20", epochs=3, seed=5, hparams={"lr": 0.5})
+    net = mod.train(ctx)
+    assert ctx.epochs_trained == 3 and ctx.seed == 5 and ctx.budget.epochs == 3
+    assert ctx.logged[-1] == (2, {"loss": 1 / 3, "lr": 0.5})
+    run = harness.score_supernet(net, "tiny-w20", gt_only=True, n_boot=50)
+    assert run.metric("kendall_tau", "dev") is not None

@@ -190,8 +190,13 @@ def sweep_table(key: str, rows: list[tuple[Any, str]], summaries: list[Any], dif
         delta = "best" if d is None else f"{fmt(d.diff.value, 4)} [{fmt(d.diff.ci_low, 4)}, {fmt(d.diff.ci_high, 4)}]"
         table.add_row(u(value) + (" [bold]*[/]" if i == best else ""), u(gid), str(len(g.side.runs)), fmt(iv.value, 4),
                       f"[{fmt(iv.ci_low, 4)}, {fmt(iv.ci_high, 4)}]", fmt(g.sd, 4), delta,
-                      "" if d is None else u(d.verdict))
+                      "" if d is None else sweep_verdict(d.verdict))
     return table
+
+
+def sweep_verdict(verdict: str) -> str:
+    """A comparison's verdict (A = this value, B = the best value) in the sweep table's words."""
+    return {"A better": "better than the best", "B better": "worse than the best"}.get(verdict, verdict)
 
 
 def rescore(
