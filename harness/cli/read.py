@@ -240,37 +240,86 @@ def compare(
     cmp = compare_sides(results, a, b, bench, split, name)
     n = int(bench.ground_truth().split_indices(split).size)
     warnings = noise_warnings(a, b)
+    verdict = not warnings  # a single trainer run: its seed noise is missing, so no significance verdict
     if as_json:
+        comparison = cmp.to_dict()
+        if not verdict:
+            comparison.update(verdict=None, p_value=None, prob_a_better=None)
         print_json({"a": {"id": a.label, "submission": a.submission, "runs": [r.run_id for r in a.runs]},
                     "b": {"id": b.label, "submission": b.submission, "runs": [r.run_id for r in b.runs]},
                     "benchmark": bench.name, "bench_version": bench.version,
-                    "split": split, "n_archs": n, "comparison": cmp.to_dict(), "warnings": warnings})
+                    "split": split, "n_archs": n, "comparison": comparison, "warnings": warnings,
+                    "verdict_given": verdict})
         return
-    console.print(comparison_table(cmp, a, b, split, n, bench.label))
+    console.print(comparison_table(cmp, a, b, split, n, bench.label, verdict=verdict))
     print_warnings(warnings)
+    if not verdict:
+        console.print("No significance verdict for a single trainer run: score each side as a seed group "
+                      "(`nas-harness score DIR --seeds 5`) and compare the groups.", highlight=False)
 
 
 def export(
     store: StoreOpt = None,
     benchmark: Annotated[Optional[str], typer.Option(help="Only this benchmark.")] = None,
-    split: SplitOpt = "dev",
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="CSV file (default stdout).")] = None,
+    split: Annotated[Optional[str], typer.Option(help="Only this split (dev or test); default: both, one row per run and split.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="CSV file (default stdout); with --tensorboard, the folder.")] = None,
+    scalars: Annotated[Optional[str], typer.Option("--scalars", help="Instead: the ctx.log scalars of this run as CSV (run_id, step, name, value).")] = None,
+    tensorboard: Annotated[bool, typer.Option("--tensorboard", help="With --scalars: write a TensorBoard event file into --out (a folder).")] = False,
 ) -> None:
-    """Export runs with their metrics as CSV."""
+    """Export runs with their metrics as CSV (both GT splits in one file, a ``split`` column), or one run's
+    scalars (``--scalars RUN``) as CSV or a TensorBoard event file."""
+    from harness.errors import UsageError
     from harness.submission.text import csv_cell
 
-    split_choice(split)
     results = open_store(store, must_exist=True)
+    if tensorboard and scalars is None:
+        raise UsageError("--tensorboard writes a run's scalars: give --scalars RUN and --out FOLDER")
+    if scalars is not None:
+        export_scalars(results, scalars, out, tensorboard)
+        return
+    splits = [split_choice(split)] if split is not None else ["dev", "test"]
     runs = results.list_runs(benchmark=benchmark)
-    names = sorted({k for r in runs for k in r.metrics.get("splits", {}).get(split, {}).get("metrics", {})})
+    names = sorted({k for r in runs for sp in splits for k in r.metrics.get("splits", {}).get(sp, {}).get("metrics", {})})
     output_folder_exists(out)
     stream = open(out, "w", newline="") if out else sys.stdout  # noqa: SIM115
     try:
         writer = csv.writer(stream)
-        writer.writerow(["run_id", "benchmark", "bench_version", "submission", "kind", "status", "created", "gt_hash", "error", "group_id", "seed", "gt_only", *names, *(f"{n}_ci_low" for n in names), *(f"{n}_ci_high" for n in names)])
+        writer.writerow(["run_id", "split", "benchmark", "bench_version", "submission", "kind", "status", "created", "gt_hash", "error", "group_id", "seed", "gt_only", *names, *(f"{n}_ci_low" for n in names), *(f"{n}_ci_high" for n in names)])
         for r in runs:
-            m = r.metrics.get("splits", {}).get(split, {}).get("metrics", {})
-            writer.writerow([csv_cell(r.run_id), csv_cell(r.benchmark), r.bench_version, *map(csv_cell, (r.submission, r.kind, r.status, r.created, r.gt_hash, r.error or "", r.group_id or "")), "" if r.seed is None else r.seed, int(r.gt_only), *(m.get(n, {}).get("value", "") for n in names), *(m.get(n, {}).get("ci_low", "") for n in names), *(m.get(n, {}).get("ci_high", "") for n in names)])
+            for sp in splits:
+                m = r.metrics.get("splits", {}).get(sp, {}).get("metrics", {})
+                if r.status == "ok" and not m:
+                    continue  # a split this run has no metrics for (a GT without it)
+                writer.writerow([csv_cell(r.run_id), sp, csv_cell(r.benchmark), r.bench_version, *map(csv_cell, (r.submission, r.kind, r.status, r.created, r.gt_hash, r.error or "", r.group_id or "")), "" if r.seed is None else r.seed, int(r.gt_only), *(m.get(n, {}).get("value", "") for n in names), *(m.get(n, {}).get("ci_low", "") for n in names), *(m.get(n, {}).get("ci_high", "") for n in names)])
+    finally:
+        if out:
+            stream.close()
+
+
+def export_scalars(results: Any, run_id: str, out: Optional[Path], tensorboard: bool) -> None:
+    """One run's ``ctx.log`` points as CSV (stdout or ``out``) or as a TensorBoard event file in folder ``out``."""
+    from harness.errors import UsageError
+
+    run = results.get_run(run_id)
+    points = results.run_scalars(run.run_id)
+    if tensorboard:
+        from harness.store.tb_events import write_events
+
+        if out is None:
+            raise UsageError("--tensorboard needs --out FOLDER (the event file goes there)")
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out {out} is a file; --tensorboard writes into a folder")
+        path = write_events(out, points, run_id=run.run_id)
+        console.print(f"{len(points)} scalar points of run {u(run.run_id)} written to {u(str(path))} "
+                      f"(tensorboard --logdir {u(str(out))})", highlight=False)
+        return
+    output_folder_exists(out)
+    stream = open(out, "w", newline="") if out else sys.stdout  # noqa: SIM115
+    try:
+        writer = csv.writer(stream)
+        writer.writerow(["run_id", "step", "name", "value"])
+        for step, name, value in points:
+            writer.writerow([run.run_id, step, name, repr(value)])
     finally:
         if out:
             stream.close()

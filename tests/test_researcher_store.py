@@ -1,0 +1,139 @@
+"""Reading a researcher's results (issue 32): compare gives no verdict for single trainer runs, every leaderboard
+column is filled, `show GROUP` lists all metrics, `export` writes both splits, scalars export as CSV and as a
+TensorBoard event file, and the store's log/scalars API on an old store."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from test_groups import _cli, _good_group
+
+
+def _single_trainer_run(store_root: Path, seed: int) -> str:
+    from harness.store import ResultStore
+
+    gid = _good_group(store_root, [seed])
+    store = ResultStore(store_root)
+    run = store.group_runs(gid)[0]
+    with store._write() as con:  # the same run, as a single trainer run (outside any group)
+        con.execute("UPDATE runs SET group_id = NULL WHERE run_id = ?", (run.run_id,))
+    return run.run_id
+
+
+def test_compare_gives_no_verdict_for_single_trainer_runs(tiny_env) -> None:
+    root = Path(tiny_env["NAS_HARNESS_STORE"])
+    a, b = _single_trainer_run(root, 0), _single_trainer_run(root, 1)
+    p = _cli(["compare", a, b], tiny_env)
+    assert p.returncode == 0, p.stderr
+    assert "p-value" not in p.stdout and "better" not in p.stdout.split("No significance")[0]
+    assert "none" in p.stdout and "--seeds 5" in p.stdout and "No significance verdict" in p.stdout
+    out = json.loads(_cli(["compare", a, b, "--json"], tiny_env).stdout)
+    assert out["verdict_given"] is False and out["comparison"]["verdict"] is None and out["comparison"]["p_value"] is None
+    g1, g2 = _good_group(root, [0, 1]), _good_group(root, [0, 1])
+    out = json.loads(_cli(["compare", g1, g2, "--json"], tiny_env).stdout)
+    assert out["verdict_given"] is True and out["comparison"]["verdict"]  # groups keep their verdict
+
+
+def test_leaderboard_fills_every_column_and_show_group_lists_all_metrics(tiny_env) -> None:
+    from harness.metrics import LEADERBOARD_COLUMNS
+    from harness.verdicts.board import ROW_METRICS
+
+    assert set(LEADERBOARD_COLUMNS) <= set(ROW_METRICS)
+    gid = _good_group(Path(tiny_env["NAS_HARNESS_STORE"]), [0, 1])
+    rows = json.loads(_cli(["leaderboard", "--json"], tiny_env).stdout)["benchmarks"]["tiny-w20"]["rows"]
+    assert all(rows[0]["metrics"][k] is not None for k in LEADERBOARD_COLUMNS)
+    p = _cli(["leaderboard"], tiny_env)
+    line = next(ln for ln in p.stdout.splitlines() if "good" in ln)
+    assert "—" not in line
+    p = _cli(["show", gid], tiny_env)
+    assert "all metrics" in p.stdout
+    for label in ("Kendall τ", "P@top10%", "BR@5%", "top-1 regret", "CB"):
+        assert label in p.stdout
+
+
+def test_export_writes_both_splits_with_a_split_column(tiny_env, tmp_path: Path) -> None:
+    gid = _good_group(Path(tiny_env["NAS_HARNESS_STORE"]), [0])
+    out = tmp_path / "runs.csv"
+    assert _cli(["export", "-o", str(out)], tiny_env).returncode == 0
+    rows = list(csv.DictReader(out.open()))
+    assert sorted(r["split"] for r in rows) == ["dev", "test"] and rows[0]["run_id"] == rows[1]["run_id"]
+    assert rows[0]["kendall_tau"] != rows[1]["kendall_tau"] and gid.startswith("g")
+    p = _cli(["export", "--split", "test"], tiny_env)
+    assert [r["split"] for r in csv.DictReader(io.StringIO(p.stdout))] == ["test"]
+
+
+def _read_records(path: Path) -> list[bytes]:
+    from harness.store.tb_events import masked_crc
+
+    data, out, i = path.read_bytes(), [], 0
+    while i < len(data):
+        (n,) = struct.unpack_from("<Q", data, i)
+        assert struct.unpack_from("<I", data, i + 8)[0] == masked_crc(data[i:i + 8])
+        body = data[i + 12:i + 12 + n]
+        assert struct.unpack_from("<I", data, i + 12 + n)[0] == masked_crc(body)
+        out.append(body)
+        i += 16 + n
+    return out
+
+
+def test_scalars_export_as_csv_and_tensorboard_events(tiny_env, tmp_path: Path) -> None:
+    from harness.store import ResultStore
+    from harness.store.tb_events import crc32c
+
+    assert crc32c(b"123456789") == 0xE3069283  # the CRC-32C check value (RFC 3720, B.4)
+    run_id = _single_trainer_run(Path(tiny_env["NAS_HARNESS_STORE"]), 0)
+    store = ResultStore(tiny_env["NAS_HARNESS_STORE"])
+    store.save_run_output(run_id, log="line 1\nline 2", scalars=[(0, "loss", 2.0), (0, "acc", 0.5), (1, "loss", 1.0)])
+    assert store.run_log(run_id) == "line 1\nline 2"
+    p = _cli(["export", "--scalars", run_id], tiny_env)
+    assert p.stdout.splitlines()[1:] == [f"{run_id},0,loss,2.0", f"{run_id},0,acc,0.5", f"{run_id},1,loss,1.0"]
+    folder = tmp_path / "tb"
+    assert _cli(["export", "--scalars", run_id, "--tensorboard", "-o", str(folder)], tiny_env).returncode == 0
+    (path,) = folder.iterdir()
+    records = _read_records(path)
+    assert len(records) == 3 and b"brain.Event:2" in records[0] and b"loss" in records[1] and b"acc" in records[1]
+
+    pb = pytest.importorskip("google.protobuf")  # decode with protobuf's own parser (event.proto, summary.proto)
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    fd = descriptor_pb2.FileDescriptorProto(name="ev.proto", package="t", syntax="proto3")
+    val = fd.message_type.add(name="Value")
+    val.field.add(name="tag", number=1, type=9, label=1)
+    val.field.add(name="simple_value", number=2, type=2, label=1)
+    summ = fd.message_type.add(name="Summary")
+    summ.field.add(name="value", number=1, type=11, label=3, type_name=".t.Value")
+    ev = fd.message_type.add(name="Event")
+    ev.field.add(name="wall_time", number=1, type=1, label=1)
+    ev.field.add(name="step", number=2, type=3, label=1)
+    ev.field.add(name="file_version", number=3, type=9, label=1)
+    ev.field.add(name="summary", number=5, type=11, label=1, type_name=".t.Summary")
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(fd)
+    Event = message_factory.GetMessageClass(pool.FindMessageTypeByName("t.Event"))
+    decoded = [Event.FromString(r) for r in records]
+    assert decoded[0].file_version == "brain.Event:2" and pb is not None
+    assert [(e.step, [(v.tag, v.simple_value) for v in e.summary.value]) for e in decoded[1:]] == [
+        (0, [("loss", 2.0), ("acc", 0.5)]), (1, [("loss", 1.0)])]
+
+
+def test_old_store_without_output_tables_reads_empty(tmp_path: Path) -> None:
+    import sqlite3
+
+    from harness.store import ResultStore
+
+    store = ResultStore(tmp_path / "s")
+    run = store.create_run(benchmark="b", submission="x", kind="trainer", submission_hash="", harness_version="t",
+                           gt_hash="", manifest={})
+    with sqlite3.connect(tmp_path / "s" / "runs.sqlite") as con:
+        for t in ("run_logs", "run_scalars", "run_training"):
+            con.execute(f"DROP TABLE {t}")
+    ro = ResultStore(tmp_path / "s", read_only=True)
+    assert ro.run_log(run) == "" and ro.run_scalars(run) == [] and ro.run_training(run) == {} and ro.off_budget_ids() == set()
+    ResultStore(tmp_path / "s").save_run_output(run, log="x")  # a writer adds the tables again
+    assert ResultStore(tmp_path / "s", read_only=True).run_log(run) == "x"
