@@ -137,3 +137,57 @@ def test_old_store_without_output_tables_reads_empty(tmp_path: Path) -> None:
     assert ro.run_log(run) == "" and ro.run_scalars(run) == [] and ro.run_training(run) == {} and ro.off_budget_ids() == set()
     ResultStore(tmp_path / "s").save_run_output(run, log="x")  # a writer adds the tables again
     assert ResultStore(tmp_path / "s", read_only=True).run_log(run) == "x"
+
+
+def test_reference_groups_export_import_and_compare_by_name(tiny_env, tmp_path: Path, monkeypatch) -> None:
+    from harness.store import ResultStore
+
+    root = Path(tiny_env["NAS_HARNESS_STORE"])
+    gid = _good_group(root, [0, 1])
+    ref = tmp_path / "tiny-ref.json.gz"
+    p = _cli(["reference", "export", gid, "-o", str(ref), "--cpu", "test CPU"], tiny_env)
+    assert p.returncode == 0, p.stderr
+
+    fresh = tmp_path / "fresh"  # a fresh clone's store: import, then compare a group with the reference by name
+    monkeypatch.setenv("NAS_HARNESS_STORE", str(fresh))
+    p = _cli(["reference", "import", str(ref)], tiny_env)
+    assert p.returncode == 0 and "good: group" in p.stdout and "test CPU" in p.stdout, p.stdout + p.stderr
+    again = _cli(["reference", "import", str(ref)], tiny_env)
+    assert "already in the store" in again.stdout
+    store = ResultStore(fresh)
+    imported = store.list_runs()
+    assert len(imported) == 2 and all(r.gt_only and r.manifest["cpu"] == "test CPU" for r in imported)
+    old = ResultStore(root)
+    for r in imported:  # metrics recomputed here equal the originals (the same GT-arch scores)
+        orig = next(o for o in old.group_runs(gid) if o.seed == r.seed)
+        assert r.metric("kendall_tau", "dev") == orig.metric("kendall_tau", "dev")
+    mine = _good_group(fresh, [0, 1])
+    p = _cli(["compare", mine, "good", "--json"], tiny_env)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["b"]["id"] == imported[0].group_id and out["comparison"]["paired_by_seed"]
+    p = _cli(["compare", mine, "nosuchname"], tiny_env)
+    assert p.returncode == 2 and "reference import" in p.stderr
+
+    # a participant's manifest claiming to be a reference import does not pass for one
+    with store._write() as con:
+        con.execute("UPDATE runs SET submission_hash = 'abc', submission = 'fake' WHERE group_id = ?", (imported[0].group_id,))
+    assert _cli(["compare", mine, "fake"], tiny_env).returncode == 2
+
+
+def test_reference_file_of_another_gt_is_refused(tiny_env, tmp_path: Path) -> None:
+    import gzip
+
+    gid = _good_group(Path(tiny_env["NAS_HARNESS_STORE"]), [0])
+    ref = tmp_path / "r.json.gz"
+    assert _cli(["reference", "export", gid, "-o", str(ref)], tiny_env).returncode == 0
+    data = json.loads(gzip.open(ref, "rt").read())
+    data["gt_hash"] = "0" * 64
+    bad = tmp_path / "bad.json.gz"
+    with gzip.open(bad, "wt") as f:
+        json.dump(data, f)
+    p = _cli(["reference", "import", str(bad)], tiny_env)
+    assert p.returncode == 6 and "cannot be compared" in p.stderr
+    (tmp_path / "junk.json.gz").write_bytes(b"junk")
+    p = _cli(["reference", "import", str(tmp_path / "junk.json.gz")], tiny_env)
+    assert p.returncode == 6 and "not a reference-results file" in p.stderr

@@ -16,7 +16,7 @@ from harness.errors import BadPathError
 
 def check(
     submission: Annotated[Path, typer.Argument(help="The trick: a trainer submission folder.")],
-    baseline: Annotated[str, typer.Option("--baseline", help="Run id or group id (g…) to hold the trick against.")],
+    baseline: Annotated[str, typer.Option("--baseline", help="Run id, group id (g…) or imported reference group's name (spos) to hold the trick against.")],
     store: StoreOpt = None,
     metric: Annotated[Optional[str], typer.Option(help="Metric (default: the benchmark's primary).")] = None,
     max_drop: Annotated[float, typer.Option("--max-drop", help="Largest tolerated drop of the metric (its units).")] = 0.05,
@@ -45,7 +45,9 @@ def check(
     if not 0.5 < level < 1.0:
         raise UsageError("--level must be in (0.5, 1)")
     results = open_store(store, must_exist=True)
-    base = resolve(results, baseline)
+    from harness.reference_results import resolve_side
+
+    base = resolve_side(results, baseline)
     bench = get_benchmark(base.runs[0].benchmark)
     require_current_version(base, bench)  # before any training: the trick is scored on the current version
     name = metric or bench.primary_metric

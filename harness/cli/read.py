@@ -218,7 +218,7 @@ def group_metrics_table(runs: list[Any], split: str) -> Table:
 
 def compare(
     run_a: Annotated[str, typer.Argument(help="Run id or group id (g…) of A.")],
-    run_b: Annotated[str, typer.Argument(help="Run id or group id (g…) of B.")],
+    run_b: Annotated[str, typer.Argument(help="Run id or group id (g…) of B, or an imported reference group's name (fairnas).")],
     store: StoreOpt = None,
     split: SplitOpt = "dev",
     metric: Annotated[Optional[str], typer.Option(help="Metric (default: the benchmark's primary).")] = None,
@@ -226,11 +226,12 @@ def compare(
 ) -> None:
     """Is A better than B? Δ with a CI over training seeds (groups) and GT archs, p, P(A better), detectable Δ."""
     from harness.benchmarks import get_benchmark
-    from harness.verdicts import check_same_version, compare_sides, require_current_version, resolve
+    from harness.reference_results import resolve_side
+    from harness.verdicts import check_same_version, compare_sides, require_current_version
 
     split_choice(split)
     results = open_store(store, must_exist=True)
-    a, b = resolve(results, run_a), resolve(results, run_b)
+    a, b = resolve_side(results, run_a), resolve_side(results, run_b)
     if a.runs[0].benchmark != b.runs[0].benchmark:
         raise HarnessError(f"runs are on different benchmarks ({a.runs[0].benchmark} vs {b.runs[0].benchmark})")
     check_same_version(a, b)  # before the benchmark is read: one line even when the spec moved on
