@@ -7,11 +7,15 @@ first; ``gt_only`` to stop there) and returns the same :class:`~harness.store.Ru
 in a store when one is given. A run from your loop is one run by nature; to put training-seed variance into a
 verdict, score one run per training seed with the same ``group_id`` (``ResultStore.new_group_id()``).
 
-Example::
+Example (a plain script needs no ``if __name__ == "__main__":`` guard, and a notebook works too: the
+evaluator's worker processes are their own program, :mod:`harness.workerpool`, and never re-run the caller)::
 
     import harness
     run = harness.score_supernet(net, "mnist1d-w20", gt_only=True)
     print(run.metric("kendall_tau", "dev"))
+
+:func:`local_context` builds a trainer's ``ctx`` in this process, to run a submission's ``train(ctx)`` while
+debugging.
 """
 
 from __future__ import annotations

@@ -95,7 +95,8 @@ class _Worker:
         self.pool = pool
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", ENTRY_MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
+            # -P: the working directory is not put first on the path (a stray numpy.py there cannot shadow)
+            [sys.executable, "-P", "-m", ENTRY_MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
             env=pool.env, close_fds=True,
         )
         self.started = False

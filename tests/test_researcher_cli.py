@@ -7,8 +7,8 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 
 # A probe trainer: prints, logs scalars, reports progress in tenths, and reads its hyper-parameters.
 PROBE = '''
@@ -50,6 +50,16 @@ def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
                           timeout=600)
 
 
+def scored_run(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[Path, Any, str]:
+    """A probe scored once through the CLI (GT archs only) with ``args``: (its folder, the store, the run id)."""
+    from harness.store import ResultStore
+
+    sub = probe(tmp_path)
+    p = cli(["score", str(sub), "--gt-only", *args, "--json"], env)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return sub, ResultStore(env["NAS_HARNESS_STORE"]), json.loads(p.stdout)["runs"][0]["run_id"]
+
+
 def test_check_prints_progress_lines_into_a_pipe(tiny_env: dict[str, str], tmp_path: Path) -> None:
     from test_groups import _good_group
 
@@ -65,13 +75,7 @@ def test_check_prints_progress_lines_into_a_pipe(tiny_env: dict[str, str], tmp_p
 
 
 def test_trainer_output_hparams_and_scalars_are_kept_with_the_run(tiny_env: dict[str, str], tmp_path: Path) -> None:
-    from harness.store import ResultStore
-
-    sub = probe(tmp_path)
-    p = cli(["score", str(sub), "--gt-only", "--set", "lr=0.25", "--json"], tiny_env)
-    assert p.returncode == 0, p.stderr[-2000:]
-    run_id = json.loads(p.stdout)["runs"][0]["run_id"]
-    store = ResultStore(tiny_env["NAS_HARNESS_STORE"])
+    sub, store, run_id = scored_run(tmp_path, tiny_env, "--set", "lr=0.25")
     assert "probe lr=0.25 seed=0" in store.run_log(run_id)  # ctx.hparams from the manifest, overridden by --set
     assert store.run_scalars(run_id) == [(0, "loss", 1.0), (0, "lr", 0.25)]
     training = store.run_training(run_id)
@@ -125,13 +129,7 @@ def test_sweep_of_two_values_prints_one_table(tiny_env: dict[str, str], tmp_path
 
 
 def test_quick_debug_epochs_are_off_budget_and_never_ranked(tiny_env: dict[str, str], tmp_path: Path) -> None:
-    from harness.store import ResultStore
-
-    sub = probe(tmp_path)
-    p = cli(["score", str(sub), "--gt-only", "--epochs", "2", "--json"], tiny_env)
-    assert p.returncode == 0, p.stderr[-2000:]
-    run_id = json.loads(p.stdout)["runs"][0]["run_id"]
-    store = ResultStore(tiny_env["NAS_HARNESS_STORE"])
+    _, store, run_id = scored_run(tmp_path, tiny_env, "--epochs", "2")
     t = store.run_training(run_id)
     assert t["off_budget"] and t["epochs"] == 2 and t["epochs_asked"] == 2 and t["budget_epochs"] == 1
     assert [(s, n) for s, n, _ in store.run_scalars(run_id)] == [(0, "loss"), (0, "lr"), (1, "loss"), (1, "lr")]

@@ -191,3 +191,25 @@ def test_reference_file_of_another_gt_is_refused(tiny_env, tmp_path: Path) -> No
     (tmp_path / "junk.json.gz").write_bytes(b"junk")
     p = _cli(["reference", "import", str(tmp_path / "junk.json.gz")], tiny_env)
     assert p.returncode == 6 and "not a reference-results file" in p.stderr
+
+
+def test_shipped_reference_groups_import_on_a_fresh_store(tmp_path: Path, monkeypatch) -> None:
+    """A fresh clone: `reference import` (the shipped file of the default benchmark), then compare by name."""
+    from harness.reference_results import read_file, shipped_files
+    from harness.store import ResultStore
+
+    files = shipped_files()
+    assert files, "no reference-results file shipped in harness/benchmarks/reference/"
+    monkeypatch.setenv("NAS_HARNESS_STORE", str(tmp_path / "fresh"))
+    p = _cli(["reference", "import"], {})
+    assert p.returncode == 0, p.stderr
+    data = read_file(files[0])
+    names = [g["submission"] for g in data["groups"]]
+    store = ResultStore(tmp_path / "fresh")
+    groups = {r.submission: r.group_id for r in store.list_runs(status="ok")}
+    assert sorted(groups) == sorted(names) and "AVX" in data["cpu"]
+    a, b = names[0], names[-1]
+    p = _cli(["compare", a, b, "--json"], {})
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["a"]["id"] == groups[a] and out["verdict_given"] and out["comparison"]["paired_by_seed"]

@@ -71,6 +71,10 @@ def check(
     cmp = compare_sides(results, trick, base, bench, split, name)
     gate = non_inferiority(cmp, max_drop, level=level)
     warnings = noise_warnings(trick, base)
+    for r in trick.runs:  # a trick that trained fewer epochs than the budget is not the trick the gate is for
+        training = results.run_training(r.run_id)
+        if training.get("off_budget"):
+            warnings.append(f"the trick's run {r.run_id} (seed {r.seed}) is off budget: {u(training.get('off_budget_why', ''))}")
     text = verdict_paragraph(gate, trick, base, split)
     if as_json:
         print_json({"passed": gate.passed, "outcome": gate.outcome, "trick": {"id": trick.label, "runs": [r.run_id for r in trick.runs]},

@@ -88,7 +88,8 @@ def score(
         bench = get_benchmark(runs[0].benchmark)
         summary = summarize(results, resolve(results, group_id), bench, split, bench.primary_metric)
     if as_json:
-        out: dict[str, Any] = {"runs": [run_json(r) for r in runs], "group_id": group_id}
+        out: dict[str, Any] = {"runs": [{**run_json(r), "training": results.run_training(r.run_id)} for r in runs],
+                               "group_id": group_id}
         if summary is not None:
             out["group"] = summary.to_dict()
         print_json(out)
