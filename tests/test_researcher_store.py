@@ -213,3 +213,34 @@ def test_shipped_reference_groups_import_on_a_fresh_store(tmp_path: Path, monkey
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert out["a"]["id"] == groups[a] and out["verdict_given"] and out["comparison"]["paired_by_seed"]
+
+
+def test_scalar_messages_from_the_sandbox_are_checked_again_and_bounded(monkeypatch) -> None:
+    from harness.submission import launcher
+    from harness.submission.launcher import _Messages, log_text
+
+    msgs = _Messages(None)
+    for raw in ('{"t":"scalars","s":1,"v":{"loss":0.5,"bad name":1,"x":"1","n":NaN,"b":true}}',
+                '{"t":"scalars","s":"2","v":{"loss":1}}', '{"t":"scalars","s":3,"v":[1]}', '{"t":"scalars","s":true,"v":{"a":1}}'):
+        msgs.handle(raw.encode())
+    assert msgs.scalars == [(1, "loss", 0.5)]
+    monkeypatch.setattr(launcher, "MAX_SCALAR_POINTS", 3)
+    for i in range(10):
+        msgs.handle(json.dumps({"t": "scalars", "s": i, "v": {"a": i}}).encode())
+    assert len(msgs.scalars) == 3
+    assert log_text(b"cut line\nok \x1b]8;;http://x\x07 \xe2\x80\xae\n", cut=True) == (
+        "[… earlier output cut: the last 1 MB is kept]\nok \\u001b]8;;http://x\\u0007 \\u202e")
+
+
+def test_ctx_log_refuses_bad_names_and_keeps_finite_values() -> None:
+    from harness.submission.context import TrainContext
+
+    seen: list = []
+    ctx = TrainContext(space=None, train_x=None, train_y=None, num_classes=2, budget=None, device="cpu", seed=0,  # type: ignore[arg-type]
+                       deadline=0.0, _new_supernet=lambda: None, _scalars=lambda s, v: seen.append((s, v)))
+    ctx.log(3, loss=0.25, nan=float("nan"))
+    with pytest.raises(ValueError, match="identifier"):
+        ctx.log(1, **{"a b": 1.0})
+    with pytest.raises(TypeError, match="number"):
+        ctx.log(1, loss="x")
+    assert seen == [(3, {"loss": 0.25})]

@@ -20,14 +20,11 @@ from torch import nn
 
 from harness.benchmarks.registry import Budget
 from harness.spaces import SearchSpace
+from harness.submission.job import MAX_SCALAR_NAME, MAX_SCALAR_POINTS
 
 ProgressFn = Callable[[float, str], None]
 #: ``(step, {name: value})`` of one ``ctx.log`` call, already checked
 ScalarFn = Callable[[int, dict[str, float]], None]
-#: most scalar points one run keeps (further ``ctx.log`` calls are counted, not stored)
-MAX_SCALAR_POINTS = 100_000
-#: longest scalar name
-MAX_SCALAR_NAME = 64
 
 
 @dataclass

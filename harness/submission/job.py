@@ -34,6 +34,9 @@ MAX_FORKS = 64  # Python-level fork() calls a sandbox may make (audit hook)
 MAX_FILE_BYTES = 2 * 1024**3
 #: the largest result record read back (the child writes a few fields)
 MAX_RESULT_BYTES = 1 << 20
+#: most ``ctx.log`` scalar points one run keeps, and the longest scalar name (the context and the launcher both hold to them)
+MAX_SCALAR_POINTS = 100_000
+MAX_SCALAR_NAME = 64
 JOB_FILE = "job.json"
 RESULT_FILE = "result.json"
 

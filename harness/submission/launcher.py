@@ -42,7 +42,7 @@ from typing import IO
 
 from harness.errors import HarnessError, one_line
 from harness.submission.cgroups import RunCgroup
-from harness.submission.job import MAX_PROCESSES, ChildExit
+from harness.submission.job import MAX_PROCESSES, MAX_SCALAR_NAME, MAX_SCALAR_POINTS, ChildExit
 from harness.submission.policy import Policy
 from harness.submission.text import printable
 
@@ -54,8 +54,6 @@ MAX_MESSAGE_BYTES = 64 * 1024  # longest progress line kept from the child
 LOG_TAIL_BYTES = 4000  # how much of the child's output comes back for error messages
 LOG_KEEP_BYTES = 1 << 20  # how much of it is kept with the run (the last 1 MB)
 MAX_LINE_CHARS = 4000  # longest line of a kept log (longer ones are cut)
-#: most ``ctx.log`` scalar points kept from one child (the context stops sending past it too)
-MAX_SCALAR_POINTS = 100_000
 #: what a sandbox may keep in its scratch folder (bytes, entries); checked every few seconds, killed past it
 MAX_SCRATCH_BYTES = 4 * 1024**3
 MAX_SCRATCH_ENTRIES = 100_000
@@ -401,6 +399,6 @@ class _Messages:
         for name, value in list(values.items())[:64]:
             if len(self.scalars) >= MAX_SCALAR_POINTS:
                 return
-            if (isinstance(name, str) and len(name) <= 64 and name.isidentifier() and isinstance(value, (int, float))
+            if (isinstance(name, str) and len(name) <= MAX_SCALAR_NAME and name.isidentifier() and isinstance(value, (int, float))
                     and not isinstance(value, bool) and math.isfinite(value)):
                 self.scalars.append((step, name, float(value)))
