@@ -3,14 +3,15 @@
 
 Why: comparing a new trainer with FairNAS or SPOS should not mean re-training them (minutes a seed); a fresh clone
 runs ``nas-harness reference import`` and then ``nas-harness compare MY_GROUP fairnas``. Only predictions are
-shipped, never metrics: the import recomputes them against the benchmark's GT, and refuses a file made against
-another GT (its archs or hash differ), so an imported row means exactly what a row scored here would. Each file
+shipped with the metrics the harness computed from them at export; the import refuses a file made against another
+GT (its archs or hash differ), so an imported row means exactly what a row scored here would (and
+``nas-harness rescore --all`` recomputes the metrics from the scores; verdicts always recompute from the scores). Each file
 names the CPU kind its runs were trained on: float rounding differs between CPU kinds and changes a trainer's
 trajectory, so a comparison across kinds carries that difference too (docs/reference_results.md).
 
 File layout (JSON, gzip-compressed): ``format``, ``version``, ``benchmark``, ``bench_version``, ``gt_hash``,
 ``archs`` (the GT archs, in GT order), ``cpu``, ``created``, ``harness_version``, and ``groups``: a list of
-``{"submission", "description", "runs": [{"seed", "scores", "timings", "created"}]}``.
+``{"submission", "description", "runs": [{"seed", "scores", "metrics", "timings", "created"}]}``.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def export_groups(store: Any, group_ids: list[str], out: Path, *, cpu: str | Non
         for r in runs:
             archs, scores = store.load_predictions(r.run_id)
             entries.append({"seed": r.seed, "scores": [float(v) for v in split_scores(archs, scores, gt, "all")],
-                            "timings": r.timings, "created": r.created})
+                            "metrics": r.metrics, "timings": r.timings, "created": r.created})
         groups.append({"submission": runs[0].submission, "description": runs[0].description, "runs": entries})
     payload = {"format": FORMAT, "version": FORMAT_VERSION, "benchmark": bench.name, "bench_version": bench.version,
                "gt_hash": gt.content_hash, "archs": [str(a) for a in gt.archs], "cpu": cpu or cpu_kind(),
@@ -117,8 +118,9 @@ def shipped_files() -> list[Path]:
 def import_file(store: Any, path: Path) -> list[tuple[str, str, int, bool]]:
     """Import every group of ``path`` into ``store``; returns (submission, group id, runs, newly imported) each.
 
-    A group already imported from the same file content is not imported twice. Metrics are recomputed against
-    the benchmark's GT; a file made against another GT, arch set or version is refused.
+    A group already imported from the same file content is not imported twice. A run's metrics are those stored
+    in the file (computed at export against this very GT), else recomputed; a file made against another GT, arch
+    set or version is refused.
     """
     from harness.benchmarks import get_benchmark
     from harness.scoring import gt_positions, metrics_payload
@@ -158,8 +160,10 @@ def import_file(store: Any, path: Path) -> list[tuple[str, str, int, bool]]:
                 harness_version=str(data.get("harness_version", "")), gt_hash=gt.content_hash, manifest=manifest,
                 description=str(group.get("description", "")), group_id=gid, seed=int(run["seed"]), gt_only=True,
                 bench_version=bench.version)
-            store.complete_run(run_id, archs=[full[i] for i in first], predictions=pred[first],
-                               metrics=metrics_payload(bench, pred, gt, n_boot=1000, seed=int(run["seed"])),
+            metrics = run.get("metrics")
+            if not (isinstance(metrics, dict) and isinstance(metrics.get("splits"), dict)):
+                metrics = metrics_payload(bench, pred, gt, n_boot=1000, seed=int(run["seed"]))
+            store.complete_run(run_id, archs=[full[i] for i in first], predictions=pred[first], metrics=metrics,
                                timings={k: float(v) for k, v in (run.get("timings") or {}).items()})
         out.append((name, gid, len(group.get("runs", [])), True))
     return out
