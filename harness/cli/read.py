@@ -218,7 +218,7 @@ def group_metrics_table(runs: list[Any], split: str) -> Table:
 
 def compare(
     run_a: Annotated[str, typer.Argument(help="Run id or group id (g…) of A.")],
-    run_b: Annotated[str, typer.Argument(help="Run id or group id (g…) of B, or an imported reference group's name (fairnas).")],
+    run_b: Annotated[str, typer.Argument(help="Run id or group id (g…) of B, or an imported reference group's name (spos).")],
     store: StoreOpt = None,
     split: SplitOpt = "dev",
     metric: Annotated[Optional[str], typer.Option(help="Metric (default: the benchmark's primary).")] = None,

@@ -15,8 +15,8 @@ def reference_import(
     files: Annotated[Optional[list[Path]], typer.Argument(help="Reference-results files (default: the ones shipped with the harness).")] = None,
     store: StoreOpt = None,
 ) -> None:
-    """Import reference seed groups (per-run scores of the GT archs; metrics recomputed here) into the store, so
-    `nas-harness compare MY_GROUP fairnas` works without re-training FairNAS."""
+    """Import reference seed groups (per-run scores of the GT archs and their metrics; a file made against another
+    GT is refused) into the store, so `nas-harness compare MY_GROUP spos` works without re-training SPOS."""
     from harness.errors import BadPathError
     from harness.reference_results import import_file, read_file, shipped_files
 

@@ -23,7 +23,7 @@ def score(
     seeds: Annotated[Optional[str], typer.Option("--seeds", help="Train a seed group: a count (5), a list (0,1,2) or a range (5-9).")] = None,
     gt_only: Annotated[bool, typer.Option("--gt-only", help="Evaluate the GT archs only (quick; recorded on the run).")] = False,
     budget_seconds: Annotated[Optional[float], typer.Option(help="Override the trainer wall-clock budget.")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a hyper-parameter of submission.toml's [hparams]: --set lr=0.05 (repeatable; recorded with the run).")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a hyper-parameter of submission.toml's \\[hparams]: --set lr=0.05 (repeatable; recorded with the run).")] = None,
     sweep: Annotated[Optional[str], typer.Option("--sweep", help="Score each value of one hyper-parameter as its own seed group and print one comparison table: --sweep lr=0.05,0.1,0.2 --seeds 3.")] = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Quick debug run: train this many epochs instead of the budget's (recorded off budget, never ranked).")] = None,
     split: SplitOpt = "dev",
