@@ -4,8 +4,8 @@ from harness.version import __version__ as __version__
 
 
 def __getattr__(name: str):  # lazy: `import harness` stays free of torch (the leaderboard app imports it)
-    if name == "score_supernet":
-        from harness.api import score_supernet
+    if name in ("score_supernet", "local_context"):
+        import harness.api
 
-        return score_supernet
+        return getattr(harness.api, name)
     raise AttributeError(f"module 'harness' has no attribute {name!r}")

@@ -7,11 +7,15 @@ first; ``gt_only`` to stop there) and returns the same :class:`~harness.store.Ru
 in a store when one is given. A run from your loop is one run by nature; to put training-seed variance into a
 verdict, score one run per training seed with the same ``group_id`` (``ResultStore.new_group_id()``).
 
-Example::
+Example (a plain script needs no ``if __name__ == "__main__":`` guard, and a notebook works too: the
+evaluator's worker processes are their own program, :mod:`harness.workerpool`, and never re-run the caller)::
 
     import harness
     run = harness.score_supernet(net, "mnist1d-w20", gt_only=True)
     print(run.metric("kendall_tau", "dev"))
+
+:func:`local_context` builds a trainer's ``ctx`` in this process, to run a submission's ``train(ctx)`` while
+debugging.
 """
 
 from __future__ import annotations
@@ -148,3 +152,57 @@ def _unsaved_record(benchmark: str, name: str, kind: str, gt_hash: str, manifest
         error=None, manifest=manifest, description=description, is_baseline=False, pid=os.getpid(),
         seed=seed, gt_only=gt_only, bench_version=bench_version,
     )
+
+
+def local_context(
+    benchmark: str,
+    *,
+    epochs: int | None = None,
+    seed: int = 0,
+    hparams: Mapping[str, Any] | None = None,
+    device: str = "cpu",
+    seconds: float | None = None,
+) -> Any:
+    """A :class:`~harness.submission.TrainContext` built in this process, to run ``train(ctx)`` while debugging.
+
+    The same context a trainer gets in the sandbox (training split only, the space, ``new_supernet()``, the budget,
+    seeded ``torch``/``numpy``/``random``), with ``epochs`` and ``seconds`` replacing the budget's for a quick try
+    and ``hparams`` as ``ctx.hparams``. No sandbox and no time limit is enforced (your own code); ``ctx.log``
+    points are kept in ``ctx.logged`` and ``ctx.progress`` is silent. Score the result with
+    :func:`score_supernet` (a run from here is off the budget's record: use ``nas-harness score`` for that)::
+
+        import harness, trainer
+        ctx = harness.local_context("mnist1d-w20", epochs=1, seed=0)
+        net = trainer.train(ctx)
+        print(ctx.epochs_trained, ctx.logged[-1:])
+    """
+    from dataclasses import replace
+
+    from harness.benchmarks import get_benchmark
+    from harness.submission.child.train import seed_everything
+    from harness.submission.context import TrainContext
+    from harness.submission.manifest import check_hparams
+    from harness.submission.reference import new_reference_supernet
+
+    import torch
+
+    bench = get_benchmark(benchmark)
+    budget = bench.budget
+    if epochs is not None:
+        if int(epochs) < 1:
+            raise UsageError("epochs must be at least 1")
+        budget = replace(budget, epochs=int(epochs))
+    if seconds is not None:
+        budget = replace(budget, seconds=float(seconds))
+    data = bench.load_data()
+    seed_everything(int(seed), torch.get_num_threads())
+    logged: list[tuple[int, dict[str, float]]] = []
+    ctx = TrainContext(
+        space=bench.space, train_x=data.train.x.to(device), train_y=data.train.y.to(device),
+        num_classes=int(data.num_classes), budget=budget, device=device, seed=int(seed),
+        deadline=time.time() + float(budget.seconds), _new_supernet=lambda: new_reference_supernet(bench.space),
+        _scalars=lambda step, values: logged.append((step, values)),
+        hparams=check_hparams(dict(hparams or {}), "hparams"),
+    )
+    ctx.logged = logged  # type: ignore[attr-defined]
+    return ctx

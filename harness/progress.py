@@ -51,19 +51,67 @@ def silent(event: ProgressEvent) -> None:  # noqa: ARG001
     """The no-op callback (the default where nobody listens)."""
 
 
-class LogProgress:
-    """Log lines through :mod:`logging`, at most one per stage every ``every`` seconds (and at each stage's end)."""
+#: a line at least this often while a stage runs (seconds) ...
+LINE_EVERY_S = 30.0
+#: ... and at every such step of its fraction (10 %), whichever comes first
+LINE_EVERY_FRACTION = 0.1
 
-    def __init__(self, every: float = 15.0) -> None:
-        self.every = every
-        self._last: dict[str, float] = {}
+
+class LineThrottle:
+    """Which events of a stream deserve a line where nothing can redraw (a log file, CI, a pipe).
+
+    Why one rule for every consumer: ``score``, ``check``, seed groups, ``gt build``, the workers and the proxies
+    all print lines when stderr is not a terminal, and a CI log should look the same for each: a stage's first
+    event, then a line each time its fraction crosses another :data:`LINE_EVERY_FRACTION` step or
+    :data:`LINE_EVERY_S` passed since the stage's last line, and its end. A stage whose fraction falls has
+    started over (the next seed) and is followed afresh. Stages of unknown size are throttled by time alone.
+    """
+
+    def __init__(self, every_s: float = LINE_EVERY_S, every_fraction: float = LINE_EVERY_FRACTION,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.every_s, self.every_fraction, self.clock = float(every_s), float(every_fraction), clock
+        self._last: dict[str, tuple[float, int, float]] = {}  # stage -> (time, fraction step, fraction) of its last line
+
+    def due(self, event: ProgressEvent) -> bool:
+        """Whether ``event`` gets a line (and, if so, remember it as the stage's last line)."""
+        now, frac = self.clock(), event.fraction
+        step = -1 if frac is None else int(frac / self.every_fraction + 1e-9)
+        last = self._last.get(event.stage)
+        due = (last is None or now - last[0] >= self.every_s or step > last[1]
+               or (frac is not None and frac < last[2] - 1e-9)  # started over
+               or (frac is not None and frac >= 1.0 and last[2] < 1.0))
+        if due:
+            self._last[event.stage] = (now, step, -1.0 if frac is None else frac)
+        return due
+
+    def stale(self, now: float | None = None) -> list[str]:
+        """Stages whose last line is :attr:`every_s` old and that have not ended (a heartbeat repeats them)."""
+        now = self.clock() if now is None else now
+        return [s for s, (t, _, f) in self._last.items() if now - t >= self.every_s and f < 1.0]
+
+    def touch(self, stage: str) -> None:
+        """A line of ``stage`` was printed now (a heartbeat's repeat)."""
+        if stage in self._last:
+            t, step, frac = self._last[stage]
+            self._last[stage] = (self.clock(), step, frac)
+
+
+def event_line(event: ProgressEvent, width: int = 160) -> str:
+    """One plain line for ``event``: ``stage: 40% message`` (no percent while the total is unknown)."""
+    frac = event.fraction
+    pct = f" {100 * frac:.0f}%" if frac is not None else ""
+    return f"{event.stage}:{pct} {event.message}".rstrip()[:width]
+
+
+class LogProgress:
+    """Log lines through :mod:`logging`, throttled by :class:`LineThrottle` (what a script without a terminal wants)."""
+
+    def __init__(self, every: float = LINE_EVERY_S) -> None:
+        self.throttle = LineThrottle(every_s=every)
 
     def __call__(self, event: ProgressEvent) -> None:
-        now = time.monotonic()
-        frac = event.fraction
-        if now - self._last.get(event.stage, 0.0) > self.every or (frac is not None and frac >= 1.0):
-            self._last[event.stage] = now
-            log.info("%s: %s", event.stage, event.message or (f"{100 * frac:.0f}%" if frac is not None else ""))
+        if self.throttle.due(event):
+            log.info("%s", event_line(event))
 
 
 def resolve(progress: ProgressArg) -> ProgressCallback:

@@ -46,6 +46,10 @@ class ScoreOptions:
     extra: dict[str, Any] = field(default_factory=dict)
     gt_only: bool = False  # evaluate the GT archs only (quick iteration); the run records it
     group_id: str | None = None  # set by score_group
+    #: hyper-parameter overrides of the manifest's ``[hparams]`` (``score --set``); recorded with the run
+    hparams: dict[str, Any] = field(default_factory=dict)
+    #: train this many epochs instead of the budget's (``score --epochs``): the run is recorded off budget
+    epochs: int | None = None
     on_metrics: Callable[[dict[str, Any]], None] | None = None  # the metrics payload, as soon as the GT archs are done
 
 
@@ -89,7 +93,7 @@ def metrics_payload(bench: Benchmark, pred: np.ndarray, gt: GroundTruth, *, n_bo
 
 def _predict(
     sub: Any, bench: Benchmark, archs: list[str], opts: ScoreOptions, timings: dict[str, float],
-    first: np.ndarray, on_first: Callable[[np.ndarray], None],
+    first: np.ndarray, on_first: Callable[[np.ndarray], None], output: Any = None,
 ) -> np.ndarray:
     """One score per arch of the arch set, by the submission's kind.
 
@@ -109,16 +113,64 @@ def _predict(
         model = load_checkpoint(sub.payload_path, bench)
         timings["load_s"] = time.perf_counter() - t0
     else:
-        budget = bench.budget
-        if opts.budget_seconds is not None:
-            from dataclasses import replace
-
-            budget = replace(budget, seconds=float(opts.budget_seconds))
+        budget = run_budget(bench, opts)
         progress = resolve(opts.progress)
         model = run_trainer(sub, bench, budget=budget, device=opts.device, seed=opts.seed,
-                            progress=restage(progress, "train"))
+                            progress=restage(progress, "train"), hparams=effective_hparams(sub, opts), output=output)
         timings["train_s"] = time.perf_counter() - t0
     return evaluate_gt_first(model, bench, archs, opts, timings, first, on_first)
+
+
+def run_budget(bench: Benchmark, opts: ScoreOptions) -> Any:
+    """The budget a trainer gets: the benchmark's, with ``--budget-seconds`` and ``--epochs`` applied."""
+    from dataclasses import replace
+
+    budget = bench.budget
+    if opts.budget_seconds is not None:
+        budget = replace(budget, seconds=float(opts.budget_seconds))
+    if opts.epochs is not None:
+        budget = replace(budget, epochs=int(opts.epochs))
+    return budget
+
+
+def effective_hparams(sub: Any, opts: ScoreOptions) -> dict[str, Any]:
+    """The trainer's ``ctx.hparams``: the manifest's ``[hparams]`` with ``opts.hparams`` overriding; a key the
+    manifest does not declare is a one-line error (a typo must not be silently ignored)."""
+    from harness.submission.manifest import check_hparams
+
+    unknown = sorted(set(opts.hparams) - set(sub.manifest.hparams))
+    if unknown:
+        known = ", ".join(sorted(sub.manifest.hparams)) or "none"
+        raise ManifestError(f"--set {unknown[0]}: submission.toml's [hparams] has no {unknown[0]!r} (declared: {known})")
+    return {**sub.manifest.hparams, **check_hparams(dict(opts.hparams), "--set")}
+
+
+def training_record(bench: Benchmark, sub: Any, opts: ScoreOptions, output: Any) -> dict[str, Any]:
+    """How a trainer run trained, stored with it: hyper-parameters (and which were overridden), the budget's
+    epochs, the epochs asked (``--epochs``) and trained (as its context counted them: None when it did not use
+    ``ctx.batches`` nor set ``ctx.epochs_trained``). ``off_budget`` when it was asked for other epochs than the
+    budget's or trained fewer than asked: such a run is never ranked beside budget runs."""
+    budget_epochs = int(bench.budget.epochs)
+    asked = budget_epochs if opts.epochs is None else int(opts.epochs)
+    trained = output.epochs if output is not None and output.epochs else None
+    reasons = []
+    if asked != budget_epochs:
+        reasons.append(f"--epochs {asked} (the budget is {budget_epochs})")
+    if trained is not None and trained < asked:
+        reasons.append(f"trained {trained} of {asked} epochs")
+    return {"hparams": effective_hparams(sub, opts), "overrides": dict(opts.hparams), "budget_epochs": budget_epochs,
+            "epochs_asked": asked, "epochs": trained, "off_budget": bool(reasons), "off_budget_why": "; ".join(reasons)}
+
+
+def _keep_output(store: ResultStore, run_id: str, bench: Benchmark, sub: Any, opts: ScoreOptions, output: Any) -> None:
+    """Store a trainer run's output and training record; a failure here never hides the run's own outcome."""
+    if output is None:
+        return
+    try:
+        store.save_run_output(run_id, log=output.log, scalars=output.scalars,
+                              training=training_record(bench, sub, opts, output))
+    except HarnessError:
+        pass
 
 
 def evaluate_gt_first(
@@ -185,6 +237,12 @@ def score_submission(sub_dir: Path, store: ResultStore, opts: ScoreOptions | Non
     bench = get_benchmark(sub.manifest.benchmark)
     gt = bench.ground_truth()
     archs = bench.archs()
+    if sub.kind != "trainer" and (opts.hparams or opts.epochs is not None):
+        raise ManifestError(f"--set and --epochs need a trainer submission; {sub.manifest.name!r} is a {sub.kind}")
+    manifest = sub.manifest.as_dict()
+    if sub.kind == "trainer" and sub.manifest.hparams:
+        manifest["hparams"] = effective_hparams(sub, opts)  # what the trainer got, overrides included
+    output = _new_output() if sub.kind == "trainer" else None
     run_id = store.create_run(
         benchmark=bench.name,
         submission=sub.manifest.name,
@@ -193,7 +251,7 @@ def score_submission(sub_dir: Path, store: ResultStore, opts: ScoreOptions | Non
         harness_version=__version__,
         gt_hash=gt.content_hash,
         bench_version=bench.version,
-        manifest=sub.manifest.as_dict(),
+        manifest=manifest,
         description=sub.manifest.description,
         is_baseline=bool(sub.manifest.baseline),
         group_id=opts.group_id,
@@ -213,7 +271,7 @@ def score_submission(sub_dir: Path, store: ResultStore, opts: ScoreOptions | Non
             opts.on_metrics(done["metrics"])
 
     try:
-        pred = np.asarray(_predict(sub, bench, archs, opts, timings, first, on_first), dtype=np.float64)
+        pred = np.asarray(_predict(sub, bench, archs, opts, timings, first, on_first, output), dtype=np.float64)
         if pred.shape != (len(archs),):
             raise SubmissionError("the supernet produced the wrong number of scores")
         if opts.gt_only and sub.kind != "predictions":
@@ -223,17 +281,26 @@ def score_submission(sub_dir: Path, store: ResultStore, opts: ScoreOptions | Non
         if not np.all(np.isfinite(store_pred)):
             raise SubmissionError("the supernet produced non-finite scores for some subnets")
         timings["total_s"] = time.perf_counter() - started
+        _keep_output(store, run_id, bench, sub, opts, output)  # before "ok": an off-budget run is never ranked
         store.complete_run(run_id, archs=store_archs, predictions=store_pred, metrics=done["metrics"], timings=timings)
     except HarnessError as exc:
         timings["total_s"] = time.perf_counter() - started
+        _keep_output(store, run_id, bench, sub, opts, output)
         store.fail_run(run_id, str(exc), timings)
         raise
     except BaseException as exc:  # KeyboardInterrupt / internal bugs: record, then let it propagate
         timings["total_s"] = time.perf_counter() - started
+        _keep_output(store, run_id, bench, sub, opts, output)
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"internal error: {type(exc).__name__}: {exc}"
         store.fail_run(run_id, one_line(reason), timings)
         raise
     return store.get_run(run_id)
+
+
+def _new_output() -> Any:
+    from harness.submission import TrainerOutput
+
+    return TrainerOutput()
 
 
 def rescore_run(store: ResultStore, run: RunRecord, *, n_boot: int = 1000, seed: int = 0) -> RunRecord:

@@ -73,9 +73,44 @@ def test_the_cli_view_logs_lines_when_not_a_terminal() -> None:
     console = Console(file=out, force_terminal=False, width=200)
     with stage_bars(console) as show:
         show(ProgressEvent("train", 0.25, 1.0, "epoch 1/4"))
-        show(ProgressEvent("train", 0.5, 1.0, "epoch 2/4"))  # within 30 s of the last line: not logged
+        show(ProgressEvent("train", 0.27, 1.0, "step"))  # within 30 s and the same 10 % step: not logged
+        show(ProgressEvent("train", 0.5, 1.0, "epoch 2/4"))  # another 10 % step: logged
         show(ProgressEvent("train", 1.0, 1.0, "epoch 4/4"))  # a stage's end is always logged
-    assert [line for line in out.getvalue().splitlines() if line] == ["train: 25% epoch 1/4", "train: 100% epoch 4/4"]
+    assert [line for line in out.getvalue().splitlines() if line] == ["train: 25% epoch 1/4", "train: 50% epoch 2/4",
+                                                                      "train: 100% epoch 4/4"]
+
+
+def test_line_throttle_every_tenth_or_30_seconds_and_heartbeat() -> None:
+    from harness.cli.progress_view import line_view
+    from harness.progress import LineThrottle
+
+    now = [0.0]
+    t = LineThrottle(clock=lambda: now[0])
+    due = []
+    for i in range(101):  # one event per 1 % and per second
+        now[0] = float(i)
+        due.append(t.due(ProgressEvent("s", i, 100)))
+    logged = [i for i, d in enumerate(due) if d]
+    assert logged == [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+    slow = LineThrottle(clock=lambda: now[0])
+    now[0] = 0.0
+    assert slow.due(ProgressEvent("u", 1, None))
+    now[0] = 29.0
+    assert not slow.due(ProgressEvent("u", 2, None))
+    now[0] = 30.0
+    assert slow.due(ProgressEvent("u", 3, None)) and slow.stale(59.0) == [] and slow.stale(60.0) == ["u"]
+    assert slow.due(ProgressEvent("seeds", 3, 3)) and slow.due(ProgressEvent("seeds", 0, 3))  # started over
+
+    out = io.StringIO()
+    with line_view(Console(file=out, force_terminal=False, width=200), throttle=LineThrottle(every_s=0.2),
+                   poll_s=0.05) as show:
+        show(ProgressEvent("train", 0.3, 1.0, "[bold]epoch[/] 1"))
+        import time
+
+        time.sleep(0.5)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "train: 30% [bold]epoch[/] 1"  # no markup interpreted
+    assert any("still running" in ln for ln in lines[1:])
 
 
 def test_one_alignment_for_full_and_gt_only_runs() -> None:

@@ -9,13 +9,14 @@ from typing import Annotated, Any, Optional
 import typer
 
 from harness.cli.options import JsonOpt, SplitOpt, StoreOpt, open_store, split_choice
-from harness.cli.render import console, err_console, noise_warnings, print_json, print_warnings
+from harness.cli.progress_view import stage_bars
+from harness.cli.render import console, err_console, noise_warnings, print_json, print_warnings, u
 from harness.errors import BadPathError
 
 
 def check(
     submission: Annotated[Path, typer.Argument(help="The trick: a trainer submission folder.")],
-    baseline: Annotated[str, typer.Option("--baseline", help="Run id or group id (g…) to hold the trick against.")],
+    baseline: Annotated[str, typer.Option("--baseline", help="Run id, group id (g…) or imported reference group's name (spos) to hold the trick against.")],
     store: StoreOpt = None,
     metric: Annotated[Optional[str], typer.Option(help="Metric (default: the benchmark's primary).")] = None,
     max_drop: Annotated[float, typer.Option("--max-drop", help="Largest tolerated drop of the metric (its units).")] = 0.05,
@@ -44,7 +45,9 @@ def check(
     if not 0.5 < level < 1.0:
         raise UsageError("--level must be in (0.5, 1)")
     results = open_store(store, must_exist=True)
-    base = resolve(results, baseline)
+    from harness.reference_results import resolve_side
+
+    base = resolve_side(results, baseline)
     bench = get_benchmark(base.runs[0].benchmark)
     require_current_version(base, bench)  # before any training: the trick is scored on the current version
     name = metric or bench.primary_metric
@@ -60,13 +63,18 @@ def check(
         seed_list = [int(s) for s in base.seeds]  # type: ignore[arg-type]
     else:
         seed_list = list(range(5))
-    with err_console.status(f"training {sub.manifest.name} with seeds {seed_list} (GT archs only)…"):
-        gid, _ = score_group(submission, results, seed_list, ScoreOptions(device=device, gt_only=True, progress=False))
+    err_console.print(f"training {u(sub.manifest.name)} with seeds {seed_list} (GT archs only)…", highlight=False)
+    with stage_bars(err_console) as progress:
+        gid, _ = score_group(submission, results, seed_list, ScoreOptions(device=device, gt_only=True, progress=progress))
     trick = resolve(results, gid)
     base = matching_seeds(trick, resolve(results, base.label))  # again: a group still being scored has grown
     cmp = compare_sides(results, trick, base, bench, split, name)
     gate = non_inferiority(cmp, max_drop, level=level)
     warnings = noise_warnings(trick, base)
+    for r in trick.runs:  # a trick that trained fewer epochs than the budget is not the trick the gate is for
+        training = results.run_training(r.run_id)
+        if training.get("off_budget"):
+            warnings.append(f"the trick's run {r.run_id} (seed {r.seed}) is off budget: {u(training.get('off_budget_why', ''))}")
     text = verdict_paragraph(gate, trick, base, split)
     if as_json:
         print_json({"passed": gate.passed, "outcome": gate.outcome, "trick": {"id": trick.label, "runs": [r.run_id for r in trick.runs]},

@@ -1,44 +1,77 @@
 """Rich views of :class:`harness.progress.ProgressEvent` streams: the only place the harness draws a progress bar.
 
 Each view is a context manager yielding a :data:`harness.progress.ProgressCallback`. On a terminal it draws rich
-bars; in a log (nohup, CI) rich cannot redraw, so it prints a line now and then instead.
+bars; in a log (nohup, CI, a pipe) rich cannot redraw, so every view becomes :func:`line_view` instead: a line per
+stage at least every 10 % or 30 s (:class:`harness.progress.LineThrottle`), and a heartbeat line for a stage that
+stays silent longer (a trainer that reports rarely). New commands get the same behaviour by using these views.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from harness.progress import ProgressCallback, ProgressEvent
+from harness.progress import LineThrottle, ProgressCallback, ProgressEvent, event_line
 
-#: seconds between two log lines of one stage when stderr is not a terminal
-LOG_EVERY_S = 30.0
-#: cells between two log lines of a GT build when stderr is not a terminal
-GT_LOG_EVERY = 20
+#: how often the heartbeat looks for stages without a line for 30 s (seconds)
+HEARTBEAT_POLL_S = 5.0
 #: stages whose bar keeps counting up across seeds (the others start again with each seed of a group)
 CUMULATIVE = ("seeds",)
 
 
 @contextlib.contextmanager
+def line_view(console: Console, *, throttle: LineThrottle | None = None,
+              poll_s: float = HEARTBEAT_POLL_S) -> Iterator[ProgressCallback]:
+    """Plain lines for a log: each event that :class:`LineThrottle` lets through, and, for a running stage without
+    a line for its ``every_s``, its last event again with the time since (so a CI log never goes quiet)."""
+    throttle = throttle or LineThrottle()
+    latest: dict[str, tuple[ProgressEvent, float]] = {}
+    lock, stop = threading.Lock(), threading.Event()
+
+    def emit(text: str) -> None:
+        console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+    def show(event: ProgressEvent) -> None:
+        with lock:
+            latest[event.stage] = (event, time.monotonic())
+            if throttle.due(event):
+                emit(event_line(event))
+
+    def heartbeat() -> None:
+        while not stop.wait(poll_s):
+            with lock:
+                for stage in throttle.stale():
+                    event, at = latest[stage]
+                    throttle.touch(stage)
+                    emit(f"{event_line(event, 120)} (still running; last report {time.monotonic() - at:.0f} s ago)")
+
+    beat = threading.Thread(target=heartbeat, daemon=True)
+    beat.start()
+    try:
+        yield show
+    finally:
+        stop.set()
+        beat.join(timeout=poll_s + 1)
+
+
+@contextlib.contextmanager
 def stage_bars(console: Console) -> Iterator[ProgressCallback]:
     """A bar per stage (percent and elapsed time; transient), as ``score`` shows training and evaluation."""
+    if not console.is_terminal:
+        with line_view(console) as show:
+            yield show
+        return
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         tasks: dict[str, int] = {}
-        last_line: dict[str, float] = {}
 
         def show(event: ProgressEvent) -> None:
             stage, fraction, message = event.stage, event.fraction or 0.0, event.message
-            if not console.is_terminal:  # a log (nohup, CI): rich cannot redraw, so a line every 30 s
-                now = time.monotonic()
-                if now - last_line.get(stage, 0.0) > LOG_EVERY_S or fraction >= 1.0:
-                    last_line[stage] = now
-                    console.print(f"{stage}: {100 * fraction:.0f}% {message}"[:120], highlight=False)
-                return
             if stage not in tasks:
                 tasks[stage] = bar.add_task(stage, total=1.0)
             elif stage not in CUMULATIVE and bar.tasks[tasks[stage]].completed > fraction + 1e-9:
@@ -51,6 +84,10 @@ def stage_bars(console: Console) -> Iterator[ProgressCallback]:
 @contextlib.contextmanager
 def counted_bar(console: Console, label: str) -> Iterator[ProgressCallback]:
     """One transient bar "label ━━ k/n elapsed" for a stage counted in units (``gt verify``'s cells)."""
+    if not console.is_terminal:
+        with line_view(console) as show:
+            yield show
+        return
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task(label, total=None)
@@ -63,23 +100,20 @@ def counted_bar(console: Console, label: str) -> Iterator[ProgressCallback]:
 
 @contextlib.contextmanager
 def build_bar(console: Console) -> Iterator[ProgressCallback]:
-    """``gt build``: the file's cells done of all, elapsed and remaining time; in a log, the builder's line every
-    :data:`GT_LOG_EVERY` cells of this session (and at the end)."""
+    """``gt build``: the file's cells done of all, elapsed and remaining time; in a log, the builder's lines
+    (at least every 10 % or 30 s, :func:`line_view`)."""
+    if not console.is_terminal:
+        with line_view(console) as show:
+            yield show
+        return
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TimeRemainingColumn(), console=console)
-    plain_log = not console.is_terminal  # e.g. nohup: rich cannot redraw, log lines instead
     tasks: dict[str, int] = {}
-    logged: dict[str, float] = {}
     with bar:
         def show(event: ProgressEvent) -> None:
             if event.stage not in tasks:  # the first event: what the file already holds
                 tasks[event.stage] = bar.add_task(event.stage, total=event.total, completed=event.done)
-                logged[event.stage] = event.done
                 return
             bar.update(tasks[event.stage], completed=event.done, total=event.total)
-            if plain_log and (event.done - logged[event.stage] >= GT_LOG_EVERY
-                              or (event.total is not None and event.done >= event.total)):
-                logged[event.stage] = event.done
-                console.log(event.message)
 
         yield show

@@ -115,9 +115,11 @@ def group_table(summaries: list[Any], title: str) -> Table:
     return table
 
 
-def comparison_table(cmp: Any, a: Any, b: Any, split: str, n: int, bench_label: str | None = None) -> Table:
+def comparison_table(cmp: Any, a: Any, b: Any, split: str, n: int, bench_label: str | None = None,
+                     verdict: bool = True) -> Table:
     """A − B (:class:`harness.verdicts.Comparison`) with its interval, p, power and verdict; ``bench_label``
-    (``name vN``) names the benchmark version both sides are on."""
+    (``name vN``) names the benchmark version both sides are on. ``verdict=False`` (a side is a single trainer
+    run): the difference and its arch-only interval, but no p-value and no verdict."""
     d = cmp.diff
     how = "paired by seed and on the same archs" if cmp.paired_by_seed else "on the same archs"
     where = f"{u(bench_label)}, " if bench_label else ""
@@ -127,6 +129,9 @@ def comparison_table(cmp: Any, a: Any, b: Any, split: str, n: int, bench_label: 
     table.add_row(f"A: {u(a.submission)} ({u(a.label)}, {len(a.runs)} run{'s' if len(a.runs) != 1 else ''})", fmt(cmp.value_a))
     table.add_row(f"B: {u(b.submission)} ({u(b.label)}, {len(b.runs)} run{'s' if len(b.runs) != 1 else ''})", fmt(cmp.value_b))
     table.add_row("Δ = A − B", f"{fmt(d.value)}  95% CI [{fmt(d.ci_low)}, {fmt(d.ci_high)}]")
+    if not verdict:
+        table.add_row("verdict", "[bold]none[/]: a single trainer run's CI lacks its training-seed noise")
+        return table
     table.add_row("p-value (two-sided)", fmt(cmp.p_value, 4))
     table.add_row("P(A better)", fmt(cmp.prob_a_better, 3))
     table.add_row("smallest detectable |Δ|", f"{fmt(cmp.detectable)}  (80% power at the 5% level)")

@@ -14,7 +14,7 @@ import typer
 
 from harness import config
 from harness.challenge import cli as challenge_cli  # challenge hosting: its own command group
-from harness.cli import catalog, check, gt, read, score, serve
+from harness.cli import catalog, check, gt, read, reference, score, serve
 
 app = typer.Typer(
     help="Evaluation harness and leaderboard for weight-sharing NAS supernets.",
@@ -23,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 gt_app = typer.Typer(help="Standalone ground truth: build and inspect.", no_args_is_help=True)
+reference_app = typer.Typer(help="Reference trainers' seed groups shipped as files: import, export.", no_args_is_help=True)
 
 
 @app.callback()
@@ -36,6 +37,9 @@ def _root(
 
 
 app.add_typer(gt_app, name="gt")
+app.add_typer(reference_app, name="reference")
+reference_app.command("import")(reference.reference_import)
+reference_app.command("export")(reference.reference_export)
 app.add_typer(challenge_cli.challenge_app, name="challenge")
 app.command("submit")(challenge_cli.submit)
 app.command("worker")(challenge_cli.worker)

@@ -1,5 +1,8 @@
 """CPU parallelism for the fast evaluator: single-threaded worker processes pulling chunks from a queue.
 
+The processes are :class:`harness.workerpool.WorkerPool` workers, started as their own program: a caller's
+script (guarded or not) or notebook is never re-run by them.
+
 Why processes and not intra-op threads: the work is thousands of small kernels per chunk, and an OpenMP parallel
 region waits for its slowest thread. On a shared box (other jobs on the same cores) one descheduled thread stalls
 every kernel for a time slice; measured on the 2-core box under load, 2 intra-op threads were 8x *slower* than 1.
@@ -11,8 +14,6 @@ from __future__ import annotations
 
 import math
 import os
-import queue as queue_mod
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,28 +21,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.errors import HarnessError
 from harness.evaluation.fast import ChunkEvaluator, FastOptions, FastSchedule
 from harness.evaluation.protocol import EvalData
-from harness.lifetime import die_with_parent, parent_changed
+from harness.workerpool import WorkerPool, WorkerProcessError
 
-# How long a worker may take from spawn to its first message (importing torch on a loaded box takes tens of seconds)
-START_TIMEOUT_S = 600.0
-
-
-class EvaluationWorkerError(HarnessError):
-    """A fast-evaluator worker process that failed to start, died, or raised: the evaluation cannot complete."""
-
-    exit_code = 7
-
-
-def _start_failure(exitcode: int | None) -> EvaluationWorkerError:
-    code = "still starting" if exitcode is None else f"exit code {exitcode}"
-    return EvaluationWorkerError(
-        f"a fast-evaluator worker process died while starting ({code}); worker processes re-import the main script, so "
-        "a script that calls evaluate() must guard its top-level code with `if __name__ == \"__main__\":` "
-        "(or pass FastOptions(workers=1))"
-    )
+#: the error of a worker that failed to start, died or raised (kept under its old name for callers)
+EvaluationWorkerError = WorkerProcessError
 
 
 def default_workers() -> int:
@@ -90,22 +75,10 @@ def job_runner(jobs: Sequence[ChunkJob], dims: int, data: EvalData, opts: FastOp
     return run
 
 
-def _worker(args: dict[str, Any], tasks: Any, results: Any, parent: int) -> None:
-    die_with_parent()
-    if parent_changed(parent):  # the parent died before the death signal was armed
-        return
-    results.put(("started", os.getpid()))
+def worker_runner(args: dict[str, Any]) -> Callable[[Task], Result]:
+    """The factory a worker process builds its ``run(task)`` from (:class:`harness.workerpool.WorkerPool`)."""
     torch.set_num_threads(1)
-    try:
-        run = job_runner(args["jobs"], args["dims"], args["data"], args["opts"], args["sched"], args["eps"])
-        while True:
-            task = tasks.get()
-            if task is None:
-                break
-            results.put(("ok", run(task)))
-    except BaseException as exc:  # noqa: BLE001 - report any failure to the parent as one line
-        results.put(("error", f"{type(exc).__name__}: {exc}"))
-    results.put(("done", os.getpid()))
+    return job_runner(args["jobs"], args["dims"], args["data"], args["opts"], args["sched"], args["eps"])
 
 
 def job_tasks(jobs: Sequence[ChunkJob], sched: FastSchedule) -> list[Task]:
@@ -132,52 +105,7 @@ def run_chunks(
             for task in tasks:
                 yield run(task)
         return
-    ctx = torch.multiprocessing.get_context("spawn")  # fork after OpenMP has started can deadlock
-    queue, results = ctx.Queue(), ctx.Queue()
-    for task in tasks:
-        queue.put(task)
-    n = min(workers, len(tasks))
-    for _ in range(n):
-        queue.put(None)
     args = {"jobs": [ChunkJob({k: v.cpu() for k, v in job.state.items()}, job.widths) for job in jobs], "dims": dims,
             "data": data.to("cpu"), "opts": opts, "sched": sched, "eps": eps}
-    procs = [ctx.Process(target=_worker, args=(args, queue, results, os.getpid()), daemon=True) for _ in range(n)]
-    for p in procs:
-        p.start()
-    done, error, started, finished = 0, None, set(), set()
-    t_start = time.monotonic()
-    try:
-        while done < n:
-            try:
-                kind, payload = results.get(timeout=1.0)
-            except queue_mod.Empty:
-                _check_workers(procs, started, finished, t_start)
-                continue
-            if kind == "started":
-                started.add(payload)
-            elif kind == "ok":
-                yield payload
-            elif kind == "error":
-                error = error or payload
-            else:
-                done += 1
-                finished.add(payload)
-    finally:
-        for p in procs:
-            p.join(timeout=1.0)
-            if p.is_alive():
-                p.terminate()
-    if error is not None:
-        raise EvaluationWorkerError(f"fast evaluator worker failed: {error}")
-
-
-def _check_workers(procs: Sequence[Any], started: set[int], finished: set[int], t_start: float) -> None:
-    """Raise at once when a worker died before starting or before finishing; never wait on a dead worker."""
-    for p in procs:
-        if p.pid in finished or p.is_alive() and p.pid in started:
-            continue
-        if p.pid not in started:
-            if not p.is_alive() or time.monotonic() - t_start > START_TIMEOUT_S:
-                raise _start_failure(p.exitcode)
-            continue
-        raise EvaluationWorkerError(f"a fast-evaluator worker process died while evaluating (exit code {p.exitcode}; killed for memory?)")
+    pool = WorkerPool("harness.evaluation.workers:worker_runner", args, min(workers, len(tasks)), what="fast-evaluator worker")
+    yield from pool.run(tasks)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -246,6 +245,18 @@ def _run_batch(path: str, arch: str, seeds: tuple[int, ...], recipe_json: str) -
     return train_batch(path, arch, seeds, Recipe.from_json(recipe_json), _WORKER_DATA)
 
 
+def batch_runner(data: GTData) -> Callable[[tuple[int, str, str, tuple[int, ...], str]], tuple[int, list[float]]]:
+    """A GT worker process's ``run(task)`` (:class:`harness.workerpool.WorkerPool`): one torch thread, ``data``
+    kept; a task ``(job index, path, arch, seeds, recipe JSON)`` gives ``(job index, accuracies)``."""
+    _init_worker(data, 1)
+
+    def run(task: tuple[int, str, str, tuple[int, ...], str]) -> tuple[int, list[float]]:
+        k, path, arch, seeds, rj = task
+        return k, _run_batch(path, arch, seeds, rj)
+
+    return run
+
+
 # --------------------------------------------------------------------------------------------------- main
 def build_gt(
     bench: Benchmark | str,
@@ -337,9 +348,9 @@ def iter_batches(jobs: Sequence[Batch], recipe: Recipe, data: GTData, workers: i
                  path: str = "sequential") -> Iterator[tuple[int, list[float]]]:
     """Train each (arch, seeds) batch of ``jobs`` with ``path``; yield (job index, accuracies) as batches finish.
 
-    ``workers`` ≤ 1 trains in this process, in order. Otherwise spawned processes take the jobs through a short
-    queue (2 per worker), so results arrive roughly in job order and stopping the consumer (or a kill) abandons at
-    most the batches in flight. Every path trains with one torch thread: kernels may split their sums differently
+    ``workers`` ≤ 1 trains in this process, in order. Otherwise worker processes (:mod:`harness.workerpool`) take the
+    jobs in order, one at a time each, so results arrive roughly in job order and stopping the consumer (or a kill)
+    abandons at most the batches in flight. Every path trains with one torch thread: kernels may split their sums differently
     across threads, and a cell must not depend on ``--workers``.
     """
     if workers <= 1:
@@ -353,33 +364,14 @@ def iter_batches(jobs: Sequence[Batch], recipe: Recipe, data: GTData, workers: i
         finally:
             torch.set_num_threads(previous)
         return
-    import multiprocessing as mp
+    from harness.workerpool import WorkerPool
 
-    ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(data, 1)) as pool:
-        futures: dict[Future[list[float]], int] = {}
-        queue = iter(enumerate(jobs))
-        rj = recipe.to_json()
-
-        def submit_one() -> None:
-            item = next(queue, None)
-            if item is not None:
-                k, (arch, seeds) = item
-                futures[pool.submit(_run_batch, path, arch, tuple(seeds), rj)] = k
-
-        try:
-            for _ in range(2 * workers):
-                submit_one()
-            while futures:
-                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    k = futures.pop(fut)
-                    value = fut.result()
-                    submit_one()
-                    yield k, value
-        finally:
-            for fut in futures:
-                fut.cancel()
+    # worker processes of their own program (never a re-run of the caller's script, see harness.workerpool);
+    # tasks are handed out in job order, so results arrive roughly in that order, and stopping the consumer
+    # (or a kill) abandons only the batches in flight
+    pool = WorkerPool("harness.gt.builder:batch_runner", data, workers, what="GT training worker")
+    rj = recipe.to_json()
+    yield from pool.run((k, path, arch, tuple(seeds), rj) for k, (arch, seeds) in enumerate(jobs))
 
 
 def iter_trained(jobs: Sequence[tuple[str, int]], recipe: Recipe, data: GTData, workers: int) -> Iterator[tuple[int, float]]:

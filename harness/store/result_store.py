@@ -33,7 +33,14 @@ from harness.store import liveness
 from harness.store.connection import ThreadConnections, write_transaction
 from harness.store import predictions as pred_files
 from harness.store.records import DEFAULT_BENCH_VERSION, SELECT_COLUMNS, RunRecord, record_from_row
-from harness.store.schema import DB_NAME, check_version, ensure_schema, has_group_columns, optional_columns
+from harness.store.schema import (
+    DB_NAME,
+    check_version,
+    ensure_schema,
+    has_group_columns,
+    has_output_tables,
+    optional_columns,
+)
 
 GROUP_PREFIX = "g"  # group ids are "g" + the first run's id: never confused with a run id (those start with a digit)
 
@@ -104,6 +111,7 @@ class ResultStore:
                 check_version(con, self.db_path)
                 self._groups = has_group_columns(con)
                 self._optional = optional_columns(con)
+                self._outputs = has_output_tables(con)
             return
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"results store path {self.root} is a file, not a folder")
@@ -115,6 +123,7 @@ class ResultStore:
             ensure_schema(con, self.db_path)
             self._optional = optional_columns(con)
         self._groups = True
+        self._outputs = True
 
     @staticmethod
     def exists(root: str | os.PathLike[str]) -> bool:
@@ -383,7 +392,8 @@ class ResultStore:
 
         if split not in _SPLITS:
             raise StoreError(f"unknown split {split!r}; use dev or test")
-        runs = self.list_runs(benchmark=benchmark, status="ok", version=version)
+        off = self.off_budget_ids()
+        runs = [r for r in self.list_runs(benchmark=benchmark, status="ok", version=version) if r.run_id not in off]
         if best_per_submission:
             runs = best_run_per_submission(runs, primary)
         runs.sort(key=lambda r: (rank_key(r.report(split), primary), r.created_ns, r.run_id))
@@ -423,7 +433,9 @@ class ResultStore:
 
     def groups(self, benchmark: str, version: int | None = None) -> dict[str, list[RunRecord]]:
         """Completed runs of ``benchmark`` by group id (only runs that belong to a group); ``version``: only
-        groups of that benchmark version (a group's version is its runs', see :func:`harness.verdicts.resolve`)."""
+        groups of that benchmark version (a group's version is its runs', see :func:`harness.verdicts.resolve`).
+        A group with an off-budget run (``score --epochs``, or a trainer short of the budget) is left out: boards
+        never rank it beside budget runs."""
         if not self._groups:
             return {}
         out: dict[str, list[RunRecord]] = {}
@@ -431,7 +443,8 @@ class ResultStore:
         where = "benchmark = ? AND status = 'ok' AND group_id IS NOT NULL" + (f" AND {clause}" if clause else "")
         for r in self._select(where, (benchmark, *vargs)):
             out.setdefault(r.group_id or "", []).append(r)
-        return out
+        off = self.off_budget_ids()
+        return {g: runs for g, runs in out.items() if not any(r.run_id in off for r in runs)}
 
     def stale_runs(self, benchmark: str, current_gt_hash: str, version: int | None = None) -> list[RunRecord]:
         """Completed runs of ``benchmark`` scored against another GT than ``current_gt_hash``; ``version``: of
@@ -439,6 +452,60 @@ class ResultStore:
         clause, vargs = self._version_clause(version)
         where = "benchmark = ? AND status = 'ok' AND COALESCE(gt_hash, '') != ?" + (f" AND {clause}" if clause else "")
         return self._select(where, (benchmark, current_gt_hash, *vargs))
+
+    # ------------------------------------------------------------------ a trainer run's own output
+    def save_run_output(self, run_id: str, *, log: str | None = None,
+                        scalars: Sequence[tuple[int, str, float]] = (), training: dict[str, Any] | None = None) -> None:
+        """Keep what a run's trainer printed (``log``, already bounded and made inert by the sandbox), its
+        ``ctx.log`` scalars and how it trained (``training``: hyper-parameters, overrides, epochs; its
+        ``off_budget`` keeps the run off every board). One transaction; replaces what the run had."""
+        rows = [(run_id, int(st), str(n), float(v)) for st, n, v in scalars if math.isfinite(float(v))]
+        with self._write() as con:
+            if con.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+                raise StoreError(f"unknown run {run_id}")
+            if log is not None:
+                con.execute("INSERT OR REPLACE INTO run_logs (run_id, text) VALUES (?, ?)", (run_id, log))
+            if rows:
+                con.execute("DELETE FROM run_scalars WHERE run_id = ?", (run_id,))
+                con.executemany("INSERT INTO run_scalars (run_id, step, name, value) VALUES (?, ?, ?, ?)", rows)
+            if training is not None:
+                con.execute("INSERT OR REPLACE INTO run_training (run_id, off_budget, info) VALUES (?, ?, ?)",
+                            (run_id, int(bool(training.get("off_budget"))), _dumps(training)))
+
+    def run_log(self, run_id: str) -> str:
+        """A run's trainer output as stored (the last 1 MB, every line inert; escape it again for your medium);
+        ``""`` when none was recorded."""
+        row = self._output_row("SELECT text FROM run_logs WHERE run_id = ?", run_id)
+        return row[0] if row else ""
+
+    def run_scalars(self, run_id: str) -> list[tuple[int, str, float]]:
+        """A run's ``ctx.log`` points as ``(step, name, value)`` in logging order; ``[]`` when none."""
+        if not self._outputs:
+            return []
+        with self._connect() as con:
+            rows = con.execute("SELECT step, name, value FROM run_scalars WHERE run_id = ? ORDER BY rowid",
+                               (self.get_run(run_id).run_id,)).fetchall()
+        return [(int(a), str(b), float(c)) for a, b, c in rows]
+
+    def run_training(self, run_id: str) -> dict[str, Any]:
+        """How a run trained (``hparams``, ``overrides``, ``budget_epochs``, ``epochs``, ``off_budget``); ``{}``
+        when not recorded (a checkpoint, a run from before issue 32)."""
+        row = self._output_row("SELECT info FROM run_training WHERE run_id = ?", run_id)
+        return json.loads(row[0]) if row else {}
+
+    def off_budget_ids(self) -> set[str]:
+        """Ids of the runs recorded as off budget (never ranked beside budget runs)."""
+        if not self._outputs:
+            return set()
+        with self._connect() as con:
+            return {r[0] for r in con.execute("SELECT run_id FROM run_training WHERE off_budget = 1").fetchall()}
+
+    def _output_row(self, sql: str, run_id: str) -> tuple[Any, ...] | None:
+        if not self._outputs:
+            return None
+        key = self.get_run(run_id).run_id
+        with self._connect() as con:
+            return con.execute(sql, (key,)).fetchone()
 
     def fingerprint(self) -> tuple[int, int]:
         """(number of runs, last change in ns): changes whenever any run is written; a cheap cache key."""

@@ -67,6 +67,29 @@ VERSION_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 ADDITIVE_COLUMNS: tuple[tuple[str, str], ...] = GROUP_COLUMNS + VERSION_COLUMNS
 
+# A trainer run's own output (issue 32): tables of their own, created where missing (additive like the columns):
+# its stdout/stderr (the last 1 MB, made inert), its ``ctx.log`` scalars, and how it trained (hyper-parameters,
+# overrides, epochs of the budget, off budget). A store without them reads as "nothing recorded".
+OUTPUT_DDL = """
+CREATE TABLE IF NOT EXISTS run_logs (
+    run_id TEXT PRIMARY KEY,
+    text   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_scalars (
+    run_id TEXT NOT NULL,
+    step   INTEGER NOT NULL,
+    name   TEXT NOT NULL,
+    value  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_scalars_by_run ON run_scalars (run_id);
+CREATE TABLE IF NOT EXISTS run_training (
+    run_id     TEXT PRIMARY KEY,
+    off_budget INTEGER NOT NULL DEFAULT 0,
+    info       TEXT NOT NULL
+);
+"""
+OUTPUT_TABLES = ("run_logs", "run_scalars", "run_training")
+
 
 def _configure(con: sqlite3.Connection) -> sqlite3.Connection:
     con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -132,6 +155,14 @@ def ensure_additive_columns(con: sqlite3.Connection) -> None:
         if name not in have:
             con.execute(f"ALTER TABLE runs ADD COLUMN {name} {decl}")
     con.execute("CREATE INDEX IF NOT EXISTS runs_by_group ON runs (group_id)")
+    for stmt in filter(str.strip, OUTPUT_DDL.split(";")):
+        con.execute(stmt)
+
+
+def has_output_tables(con: sqlite3.Connection) -> bool:
+    """Whether the run-output tables exist (a read-only view of an older store may lack them)."""
+    names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
+    return all(t in names for t in OUTPUT_TABLES)
 
 
 ensure_group_columns = ensure_additive_columns  # the name of issue 16's migration, kept for callers

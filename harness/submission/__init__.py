@@ -31,6 +31,7 @@ _EXPORTS = {
     "run_trainer": "harness.submission.sandbox",
     "SubnetModuleHandle": "harness.submission.handle",
     "TrainContext": "harness.submission.context",
+    "TrainerOutput": "harness.submission.job",
     "new_reference_supernet": "harness.submission.reference",
     "validate_state_dict": "harness.submission.reference",
     "isolation_mode": "harness.submission.launcher",
@@ -45,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from harness.submission.context import TrainContext
     from harness.submission.folder import Submission, content_hash, load_submission
     from harness.submission.handle import SubnetModuleHandle
+    from harness.submission.job import TrainerOutput
     from harness.submission.launcher import bwrap_status, isolation_mode
     from harness.submission.manifest import KINDS, Manifest, parse_manifest
     from harness.submission.predictions import read_predictions, write_predictions

@@ -8,9 +8,11 @@ wrote into the scratch folder.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,8 +20,11 @@ from torch import nn
 
 from harness.benchmarks.registry import Budget
 from harness.spaces import SearchSpace
+from harness.submission.job import MAX_SCALAR_NAME, MAX_SCALAR_POINTS
 
 ProgressFn = Callable[[float, str], None]
+#: ``(step, {name: value})`` of one ``ctx.log`` call, already checked
+ScalarFn = Callable[[int, dict[str, float]], None]
 
 
 @dataclass
@@ -36,6 +41,11 @@ class TrainContext:
         seed: the run's seed (``torch``, ``numpy`` and ``random`` are already seeded with it).
         deadline: ``time.time()`` value by which ``train`` should have returned (a few seconds before the kill,
             leaving time to save the weights).
+        hparams: the ``[hparams]`` table of ``submission.toml`` with any ``score --set key=value`` overrides
+            (a plain dict; recorded with the run).
+        epochs_trained: the epochs this run trained: counted by :meth:`batches` (each pass it hands out is one);
+            a trainer with its own loop over ``train_x`` sets it itself. Fewer than ``budget.epochs`` is recorded
+            with the run and shown as off budget.
     """
 
     space: SearchSpace
@@ -48,11 +58,49 @@ class TrainContext:
     deadline: float
     _new_supernet: Callable[[], nn.Module] = field(repr=False)
     _report: ProgressFn = field(repr=False, default=lambda f, m: None)
+    _scalars: ScalarFn = field(repr=False, default=lambda step, values: None)
+    hparams: dict[str, Any] = field(default_factory=dict)
     _last_report: float = field(default=0.0, repr=False)
     rng: np.random.Generator = field(init=False, repr=False)
+    epochs_handed_out: int = field(default=0, init=False)
+    _epochs_set: int | None = field(default=None, init=False, repr=False)
+    _points: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng(self.seed)
+
+    @property
+    def epochs_trained(self) -> int:
+        """Epochs trained: what the trainer set, else the passes :meth:`batches` handed out."""
+        return self.epochs_handed_out if self._epochs_set is None else self._epochs_set
+
+    @epochs_trained.setter
+    def epochs_trained(self, value: int) -> None:
+        self._epochs_set = max(0, int(value))
+
+    # ------------------------------------------------------------------ metrics
+    def log(self, step: int, **scalars: float) -> None:
+        """Record scalars at ``step`` (``ctx.log(epoch, loss=0.4, lr=0.1)``): stored with the run, plotted in the
+        app, exported as CSV or TensorBoard events. Names are short identifiers; values finite numbers (others
+        are skipped). At most :data:`MAX_SCALAR_POINTS` points a run are kept."""
+        try:
+            step = int(step)
+        except (TypeError, ValueError):
+            raise TypeError(f"ctx.log: step must be an integer, not {type(step).__name__}") from None
+        values: dict[str, float] = {}
+        for name, value in scalars.items():
+            if len(name) > MAX_SCALAR_NAME or not name.isidentifier():
+                raise ValueError(f"ctx.log: scalar name {name[:MAX_SCALAR_NAME]!r} must be an identifier of at most {MAX_SCALAR_NAME} characters")
+            try:
+                v = float(value.item() if hasattr(value, "item") else value)
+            except (TypeError, ValueError):
+                raise TypeError(f"ctx.log: {name} must be a number, not {type(value).__name__}") from None
+            if math.isfinite(v):
+                values[name] = v
+        if not values or self._points + len(values) > MAX_SCALAR_POINTS:
+            return
+        self._points += len(values)
+        self._scalars(step, values)
 
     # ------------------------------------------------------------------ supernet
     def new_supernet(self) -> nn.Module:
@@ -86,10 +134,13 @@ class TrainContext:
         return n // batch_size if drop_last else -(-n // batch_size)
 
     def batches(self, batch_size: int, *, shuffle: bool = True, drop_last: bool = True) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """One epoch of ``(x, y)`` mini-batches of the training split, shuffled with the run's seeded generator."""
+        """One epoch of ``(x, y)`` mini-batches of the training split, shuffled with the run's seeded generator.
+
+        Each pass started counts as one epoch trained (:attr:`epochs_trained`)."""
         n = self.num_train
         order = self.rng.permutation(n) if shuffle else np.arange(n)
         index = torch.as_tensor(order, device=self.train_x.device)
+        self.epochs_handed_out += 1
         for i in range(self.steps_per_epoch(batch_size, drop_last)):
             sel = index[i * batch_size : (i + 1) * batch_size]
             yield self.train_x[sel], self.train_y[sel]

@@ -17,7 +17,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.submission.job import JobOutcome, full_job, job_outcome, prepare_scratch, write_job
+from harness.submission.job import (
+    RESULT_FILE,
+    JobOutcome,
+    TrainerOutput,
+    full_job,
+    job_outcome,
+    prepare_scratch,
+    read_result,
+    recorded_epochs,
+    write_job,
+)
 from harness.submission.launcher import ProgressFn, launch
 from harness.submission.policy import Policy
 
@@ -32,16 +42,21 @@ def run_job(
     mode: str,
     what: str,
     progress: ProgressFn | None = None,
+    output: TrainerOutput | None = None,
 ) -> JobOutcome:
     """Run ``job`` in the sandbox; returns its outcome or raises a one-line SubmissionError/BudgetExceededError.
 
     ``job`` holds the phase's own fields (``phase``, ``submission``, ``space``, ``device``, ``threads``, ...);
     ``what`` names the job in messages ("trainer", "module evaluation"); ``mode`` is ``"bwrap"`` or
-    ``"fallback"`` (:func:`harness.submission.launcher.isolation_mode`).
+    ``"fallback"`` (:func:`harness.submission.launcher.isolation_mode`). ``output``, when given, receives what the
+    child printed and logged before the outcome is judged, so it is kept even when the job failed.
     """
     scratch = Path(scratch)
     out_dir = prepare_scratch(scratch)
     job_path = write_job(scratch, full_job(job, policy=policy, scratch=scratch, seconds=seconds, memory_gb=memory_gb, mode=mode))
     child = launch(job_path, policy=policy, scratch=scratch, seconds=seconds, memory_gb=memory_gb, mode=mode,
                    threads=int(job.get("threads", 1)), progress=progress)
+    if output is not None:
+        output.log, output.scalars = child.log, list(child.scalars)
+        output.epochs = recorded_epochs(read_result(out_dir / RESULT_FILE))
     return job_outcome(child, out_dir, mode=mode, what=what, seconds=seconds, memory_gb=memory_gb)

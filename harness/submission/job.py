@@ -17,13 +17,15 @@ import shutil
 import signal
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import BudgetExceededError, SubmissionError, one_line
-from harness.submission.policy import Policy
 from harness.submission.text import printable
+
+if TYPE_CHECKING:  # the job only passes the policy on (its JSON); the context imports this module's limits
+    from harness.submission.policy import Policy
 
 #: comma-separated child layers to switch off ("landlock", "audit", "seccomp"): for tests that prove each layer alone holds
 DISABLE_ENV = "NAS_HARNESS_SANDBOX_DISABLE"
@@ -34,6 +36,9 @@ MAX_FORKS = 64  # Python-level fork() calls a sandbox may make (audit hook)
 MAX_FILE_BYTES = 2 * 1024**3
 #: the largest result record read back (the child writes a few fields)
 MAX_RESULT_BYTES = 1 << 20
+#: most ``ctx.log`` scalar points one run keeps, and the longest scalar name (the context and the launcher both hold to them)
+MAX_SCALAR_POINTS = 100_000
+MAX_SCALAR_NAME = 64
 JOB_FILE = "job.json"
 RESULT_FILE = "result.json"
 
@@ -50,6 +55,20 @@ class JobOutcome:
     log_tail: str
 
 
+@dataclass
+class TrainerOutput:
+    """What a trainer printed and logged, kept with its run whether it succeeded or not.
+
+    ``log``: the last 1 MB of its stdout/stderr, every line made inert (:func:`harness.submission.launcher.log_text`);
+    ``scalars``: its ``ctx.log`` points as ``(step, name, value)``; ``epochs``: the epochs it trained as its context
+    counted them (None: unknown, e.g. it failed first). Filled in by :func:`harness.submission.isolation.run_job`.
+    """
+
+    log: str = ""
+    scalars: list[tuple[int, str, float]] = field(default_factory=list)
+    epochs: int | None = None
+
+
 @dataclass(frozen=True)
 class ChildExit:
     """How the child process ended, as the launcher saw it (the job's verdict is drawn from this and the result)."""
@@ -60,6 +79,8 @@ class ChildExit:
     over_quota: str  # why the scratch folder was over its quota, or ""
     landlock: int  # the Landlock ABI the child reported it applied (0: none)
     log_tail: str  # the last few KB of the child's stdout/stderr
+    log: str = ""  # the last 1 MB of it, made inert (kept with the run)
+    scalars: list[tuple[int, str, float]] = field(default_factory=list)  # its ctx.log points
 
 
 # --------------------------------------------------------------------------------------------- scratch
@@ -170,6 +191,14 @@ def job_outcome(child: ChildExit, out_dir: Path, *, mode: str, what: str, second
         raise SubmissionError(describe_exit(child.returncode, mode, what, memory_gb, child.log_tail))
     return JobOutcome(result=result, out_dir=out_dir, seconds=child.seconds, mode=mode, landlock=child.landlock,
                       log_tail=child.log_tail)
+
+
+def recorded_epochs(result: dict[str, Any] | None) -> int | None:
+    """The epochs a child's result record says the trainer trained (untrusted: an int in a sane range, or None)."""
+    value = (result or {}).get("epochs")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1_000_000:
+        return None
+    return value
 
 
 def signal_name(number: int) -> str:

@@ -17,13 +17,16 @@ may (process and memory caps for the whole tree). Past the budget, or past the s
 group (and cgroup, and in fallback every process carrying the run's token) is killed with SIGKILL.
 
 Output capture: the child's stdout/stderr go to ``scratch/output.log`` (inside the scratch quota, so a flood of
-prints is bounded too; the last few KB come back for error messages); its progress and status arrive as JSON lines
-on a pipe, each line and the buffer bounded, so a child flooding the channel cannot grow the harness's memory.
+prints is bounded too); its last :data:`LOG_KEEP_BYTES` come back, every line made inert (:func:`log_text`), and
+are stored with the run whether it succeeded or failed; the last few KB also go into error messages. Its
+progress, status and ``ctx.log`` scalars arrive as JSON lines on a pipe, each line, the buffer and the number of
+scalar points bounded, so a child flooding the channel cannot grow the harness's memory.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import select
@@ -40,7 +43,7 @@ from typing import IO
 from harness import cancel
 from harness.errors import HarnessError, one_line
 from harness.submission.cgroups import RunCgroup
-from harness.submission.job import MAX_PROCESSES, ChildExit
+from harness.submission.job import MAX_PROCESSES, MAX_SCALAR_NAME, MAX_SCALAR_POINTS, ChildExit
 from harness.submission.policy import Policy
 from harness.submission.text import printable
 
@@ -50,6 +53,8 @@ MODES = ("auto", "bwrap", "fallback")
 TOKEN_ENV = "NAS_HARNESS_SANDBOX_TOKEN"
 MAX_MESSAGE_BYTES = 64 * 1024  # longest progress line kept from the child
 LOG_TAIL_BYTES = 4000  # how much of the child's output comes back for error messages
+LOG_KEEP_BYTES = 1 << 20  # how much of it is kept with the run (the last 1 MB)
+MAX_LINE_CHARS = 4000  # longest line of a kept log (longer ones are cut)
 #: what a sandbox may keep in its scratch folder (bytes, entries); checked every few seconds, killed past it
 MAX_SCRATCH_BYTES = 4 * 1024**3
 MAX_SCRATCH_ENTRIES = 100_000
@@ -199,8 +204,9 @@ def launch(
                 channel.close()  # even when a progress callback raised (a cancel, harness.cancel)
         elapsed = time.monotonic() - started
         tail = _tail(log)
+        kept = log_text(_tail_bytes(log, LOG_KEEP_BYTES), cut=log.tell() > LOG_KEEP_BYTES)
     return ChildExit(returncode=proc.returncode, seconds=elapsed, timed_out=timed_out, over_quota=over_quota,
-                     landlock=channel.messages.landlock, log_tail=tail)
+                     landlock=channel.messages.landlock, log_tail=tail, log=kept, scalars=channel.messages.scalars)
 
 
 def _supervise(proc: subprocess.Popen, channel: _Channel, scratch: Path, *, deadline: float) -> tuple[bool, str]:
@@ -230,10 +236,30 @@ def _end(proc: subprocess.Popen, cgroup: RunCgroup, mode: str, token: str) -> No
 
 
 def _tail(log: IO[bytes]) -> str:
+    return _tail_bytes(log, LOG_TAIL_BYTES).decode("utf-8", "replace")
+
+
+def _tail_bytes(log: IO[bytes], n: int) -> bytes:
+    """The last ``n`` bytes of ``log`` (leaves the position at its end)."""
     log.seek(0, os.SEEK_END)
     size = log.tell()
-    log.seek(max(0, size - LOG_TAIL_BYTES))
-    return log.read().decode("utf-8", "replace")
+    log.seek(max(0, size - n))
+    data = log.read()
+    log.seek(0, os.SEEK_END)
+    return data
+
+
+def log_text(raw: bytes, *, cut: bool = False) -> str:
+    """A trainer's output as inert text: decoded, every control or format character of each line made a visible
+    escape (ANSI, OSC, bidi overrides), lines cut at :data:`MAX_LINE_CHARS`; ``cut``: the output was longer, so its
+    first, partial line is dropped and a note says so. Every output escapes it again for its own medium."""
+    text = raw.decode("utf-8", "replace")
+    lines = text.split("\n")
+    if cut and len(lines) > 1:
+        lines = ["[… earlier output cut: the last 1 MB is kept]", *lines[1:]]
+    if lines and lines[-1] == "":
+        lines.pop()
+    return "\n".join(printable(ln.rstrip("\r"), MAX_LINE_CHARS) for ln in lines)
 
 
 # ---------------------------------------------------------------------------------------- processes
@@ -344,6 +370,7 @@ class _Messages:
         self.progress = progress
         self.fraction = 0.0
         self.landlock = 0
+        self.scalars: list[tuple[int, str, float]] = []
 
     def handle(self, line: bytes) -> None:
         try:
@@ -351,6 +378,9 @@ class _Messages:
         except (ValueError, UnicodeDecodeError):
             return
         if not isinstance(msg, dict):
+            return
+        if msg.get("t") == "scalars":
+            self._scalars(msg)
             return
         if msg.get("t") == "status" and isinstance(msg.get("landlock"), int):
             self.landlock = int(msg["landlock"])
@@ -363,3 +393,16 @@ class _Messages:
                 self.fraction = min(max(value, 0.0), 1.0)
         if self.progress is not None and msg.get("t") in ("progress", "status"):
             self.progress(self.fraction, printable(one_line(str(msg.get("m", ""))[:1000]), 120))
+
+    def _scalars(self, msg: dict) -> None:
+        """One ``ctx.log`` call: ``{"t": "scalars", "s": step, "v": {name: value}}``, checked again here (the
+        child's side is the submission's to tamper with): integer step, short identifier names, finite floats."""
+        step, values = msg.get("s"), msg.get("v")
+        if isinstance(step, bool) or not isinstance(step, int) or not isinstance(values, dict) or abs(step) > 2**53:
+            return
+        for name, value in list(values.items())[:64]:
+            if len(self.scalars) >= MAX_SCALAR_POINTS:
+                return
+            if (isinstance(name, str) and len(name) <= MAX_SCALAR_NAME and name.isidentifier() and isinstance(value, (int, float))
+                    and not isinstance(value, bool) and math.isfinite(value)):
+                self.scalars.append((step, name, float(value)))

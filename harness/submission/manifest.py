@@ -26,7 +26,12 @@ DEFAULT_PAYLOADS: dict[str, tuple[str, ...]] = {
     "checkpoint": ("checkpoint.pt", "checkpoint.pth", "supernet.pt", "supernet.pth", "model.pt", "model.pth"),
     "predictions": ("predictions.csv", "predictions.json", "predictions.h5", "predictions.hdf5"),
 }
-_KNOWN_KEYS = {"name", "authors", "benchmark", "kind", "description", "file", "baseline"}
+_KNOWN_KEYS = {"name", "authors", "benchmark", "kind", "description", "file", "baseline", "hparams"}
+#: the most hyper-parameters a manifest may declare, and the longest name / string value
+MAX_HPARAMS = 64
+MAX_HPARAM_NAME = 64
+MAX_HPARAM_TEXT = 200
+HParam = bool | int | float | str
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,8 @@ class Manifest:
     ``baseline`` marks reference baselines (e.g. the #params proxy) so leaderboards can set them apart; the
     manifest's own ``baseline = true`` is only a request: :func:`harness.submission.folder.load_submission` keeps it
     for the harness's shipped ``submissions/`` (or a host-listed folder) and clears it for everyone else;
-    ``extra`` keeps any other keys (a submission may carry its own settings, e.g. hyper-parameters).
+    ``hparams`` is the ``[hparams]`` table (names to numbers, booleans or short strings) the trainer gets as
+    ``ctx.hparams``; ``extra`` keeps any other keys.
     """
 
     name: str
@@ -47,6 +53,7 @@ class Manifest:
     description: str = ""
     file: str | None = None
     baseline: bool = False
+    hparams: dict[str, HParam] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -62,6 +69,8 @@ class Manifest:
         if self.file is not None:
             out["file"] = self.file
         out.update(self.extra)
+        if self.hparams:
+            out["hparams"] = dict(self.hparams)
         return out
 
 
@@ -127,6 +136,8 @@ def parse_manifest(path: Path, *, check_benchmark: bool = True) -> Manifest:
     if not isinstance(baseline, bool):
         raise ManifestError(f"{path}: 'baseline' must be true or false")
 
+    hparams = check_hparams(raw.get("hparams", {}), f"{path}: [hparams]")
+
     if check_benchmark:
         from harness.benchmarks import get_benchmark
 
@@ -144,5 +155,50 @@ def parse_manifest(path: Path, *, check_benchmark: bool = True) -> Manifest:
         description=description.strip(),
         file=file.strip() if isinstance(file, str) else None,
         baseline=baseline,
+        hparams=hparams,
         extra=extra,
     )
+
+
+def check_hparams(table: Any, where: str) -> dict[str, HParam]:
+    """A ``[hparams]`` table (or ``--set`` overrides) checked: at most :data:`MAX_HPARAMS` identifier names, each a
+    number, boolean or short printable string; one-line :class:`ManifestError` otherwise."""
+    if not isinstance(table, dict):
+        raise ManifestError(f"{where} must be a table of name = value")
+    if len(table) > MAX_HPARAMS:
+        raise ManifestError(f"{where} has {len(table)} entries; the limit is {MAX_HPARAMS}")
+    out: dict[str, HParam] = {}
+    for name, value in table.items():
+        if not (isinstance(name, str) and name.isidentifier() and len(name) <= MAX_HPARAM_NAME):
+            raise ManifestError(f"{where}: {str(name)[:MAX_HPARAM_NAME]!r} is not a name (letters, digits, _)")
+        if isinstance(value, float) and value != value:
+            raise ManifestError(f"{where}: {name} is NaN")
+        if isinstance(value, str):
+            value = _checked(lambda v=value: check_text(v, f"hparam {name}", limit=MAX_HPARAM_TEXT), Path(where))
+        elif not isinstance(value, (bool, int, float)):
+            raise ManifestError(f"{where}: {name} must be a number, true/false or a string, not a {type(value).__name__}")
+        out[name] = value
+    return out
+
+
+def parse_overrides(items: list[str], declared: dict[str, HParam]) -> dict[str, HParam]:
+    """``--set key=value`` items as hyper-parameter overrides of the ``declared`` table.
+
+    The value is read as a TOML value (``0.1``, ``3``, ``true``, ``"sgd"``); anything else is a string. A key the
+    manifest does not declare is an error (a typo would otherwise be silently ignored by the trainer).
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ManifestError(f"--set {item!r}: write name=value")
+        if key not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise ManifestError(f"--set {key}: submission.toml's [hparams] has no {key!r} (declared: {known})")
+        try:
+            value = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text.strip()
+        out[key] = value
+    return check_hparams(out, "--set")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -22,7 +22,7 @@ from harness.progress import ProgressCallback, fractions
 from harness.submission.torch_file import expected_state_bytes, safe_torch_load
 from harness.submission.handle import SubnetModuleHandle, default_threads
 from harness.submission.isolation import run_job
-from harness.submission.job import make_scratch, remove_tree
+from harness.submission.job import TrainerOutput, make_scratch, remove_tree
 from harness.submission.launcher import isolation_mode
 from harness.submission.policy import make_policy
 from harness.submission.reference import check_finite, validate_state_dict
@@ -47,6 +47,8 @@ def run_trainer(
     scratch: Path | None = None,
     isolation: str | None = None,
     threads: int | None = None,
+    hparams: dict[str, Any] | None = None,
+    output: TrainerOutput | None = None,
 ) -> dict[str, torch.Tensor] | SubnetModuleHandle:
     """Train the submission in the sandbox and return its weights.
 
@@ -58,7 +60,9 @@ def run_trainer(
     ``ctx.progress`` as events of stage "train" (fraction in [0, 1]; status lines repeat the last fraction). ``scratch`` is the folder the
     trainer may write (a private temporary folder by default, removed afterwards). ``isolation`` overrides
     ``$NAS_HARNESS_SANDBOX`` (``auto``, ``bwrap``, ``fallback``); ``threads`` is the sandbox's torch thread count
-    (default 1, or ``$NAS_HARNESS_SANDBOX_THREADS``).
+    (default 1, or ``$NAS_HARNESS_SANDBOX_THREADS``). ``hparams``: the trainer's ``ctx.hparams`` (default: the
+    manifest's ``[hparams]``). ``output`` receives what the trainer printed and logged and the epochs it trained,
+    also when it fails.
 
     Raises :class:`SubmissionError` (trainer crashed, exited, failed to import, returned NaN weights or a module
     whose subnets do not have the space's #params) or :class:`BudgetExceededError` (killed past the budget).
@@ -86,10 +90,11 @@ def run_trainer(
             "device": device,
             "seed": int(seed),
             "threads": threads or default_threads(),
+            "hparams": dict(sub.manifest.hparams if hparams is None else hparams),
         }
         outcome = run_job(
             job, policy=policy, scratch=work, seconds=float(budget.seconds), memory_gb=float(budget.memory_gb),
-            mode=mode, what="trainer", progress=fractions(progress, "train"),
+            mode=mode, what="trainer", progress=fractions(progress, "train"), output=output,
         )
         # the output folder is as untrusted as the trainer's code (it may have written these files itself and
         # exited): a reference state dict is bounded by the benchmark's size, the zip and tensors are checked

@@ -18,7 +18,7 @@ from typing import Any
 from harness.verdicts.groups import resolve, stored_summary, summarize
 
 #: metrics averaged into each row besides the primary one (the keys of a row's ``metrics``; ``--json`` shows them)
-ROW_METRICS: tuple[str, ...] = ("kendall_tau", "spearman", "pearson", "p_at_top_5", "top1_regret")
+ROW_METRICS: tuple[str, ...] = ("kendall_tau", "spearman", "pearson", "p_at_top_5", "p_at_top_10", "top1_regret")
 #: bootstrap resamples of a group row's interval (a ranking, not a verdict: fewer than ``compare``)
 ROW_BOOT = 400
 

@@ -55,6 +55,48 @@ st.dataframe(tables.history_frame(history, split, primary, statuses), hide_index
 if run.timings:
     st.caption("Timings of the selected run: " + ", ".join(f"{k.removesuffix('_s')} {v:.1f} s" for k, v in run.timings.items() if isinstance(v, (int, float))))
 
+def training_section(run) -> None:  # noqa: ANN001 - a RunRecord
+    """How a trainer run trained (hyper-parameters, epochs, off budget), its ``ctx.log`` scalars as a chart and its
+    output. The output and scalars are the host's view only: a participant's own log is shown by the challenge app."""
+    import altair as alt
+    import pandas as pd
+
+    try:
+        store = data.open_store(ctx.store)
+        training = store.run_training(run.run_id)
+        points = [] if ctx.public else store.run_scalars(run.run_id)
+        log = "" if ctx.public else store.run_log(run.run_id)
+    except HarnessError as exc:
+        st.caption(f"Training record unavailable: {markdown_escape(exc)}")
+        return
+    if not (training or points or log):
+        return
+    st.subheader("Training")
+    if training:
+        hp = ", ".join(f"{k} = {v}" for k, v in (training.get("hparams") or {}).items()) or "none"
+        epochs = training.get("epochs")
+        st.markdown(markdown_escape(f"hyper-parameters: {hp} · epochs trained: {'not counted' if epochs is None else epochs} "
+                                    f"(asked {training.get('epochs_asked')}, budget {training.get('budget_epochs')})"))
+        if training.get("off_budget"):
+            st.warning(f"Off budget: {markdown_escape(training.get('off_budget_why', ''))}. Never ranked beside budget runs.",
+                       icon=":material/timer_off:")
+    if points:
+        frame = pd.DataFrame(points, columns=["step", "name", "value"])
+        chart = alt.Chart(frame).mark_line(point=len(frame) < 200).encode(
+            x="step:Q", y=alt.Y("value:Q", scale=alt.Scale(zero=False)), color="name:N", tooltip=["name", "step", "value"])
+        st.altair_chart(chart, width="stretch")
+        st.download_button("Download scalars (CSV)", tables.to_csv(frame), file_name=f"{run.run_id}-scalars.csv",
+                           mime="text/csv", on_click="ignore", icon=":material/download:", key="sub_scalars_csv")
+    if log:
+        with st.expander("Trainer output (last 1 MB)"):
+            st.code(log, language=None)  # stored inert; a code block renders text, never markdown or HTML
+    elif ctx.public:
+        st.caption("A trainer's output and scalars are shown to its own team in the challenge app.")
+
+
+if run.kind == "trainer":
+    training_section(run)
+
 if run.status == "ok":
     st.subheader(f"Metrics on the {split} split")
     mf = tables.metrics_frame(run, split)

@@ -48,7 +48,8 @@ def run_train(job: dict, scratch: str) -> dict[str, object]:
     # evaluates it outside the sandbox with the fast evaluator
     reference = type(net) is reference_cls or is_few_shot_module(net, space)
     result: dict[str, object] = {"ok": True, "reference": reference, "train_seconds": seconds,
-                                 "class": f"{type(net).__module__}.{type(net).__qualname__}"}
+                                 "class": f"{type(net).__module__}.{type(net).__qualname__}",
+                                 "epochs": ctx.epochs_trained}
     if not reference:
         check_returned_module(net, space, seed, tuple(ctx.train_x.shape[1:]), sub_dir, budget.memory_gb)
     out = os.path.join(scratch, "out")
@@ -96,6 +97,8 @@ def build_context(job: dict, space, data: dict[str, torch.Tensor], budget: Budge
         deadline=float(job["deadline"]),
         _new_supernet=lambda: new_reference_supernet(space),
         _report=lambda f, m: report("progress", f=f, m=m),
+        _scalars=lambda step, values: report("scalars", s=step, v=values),
+        hparams=dict(job.get("hparams") or {}),
     )
 
 
