@@ -29,11 +29,13 @@ from harness.verdicts.groups import (
     stored_summary,
     summarize,
 )
-from harness.verdicts.stats import LEVEL, POWER, Comparison, Interval, NonInferiority, compare_groups, group_interval, non_inferiority
+from harness.verdicts.stats import (
+    LEVEL, POWER, Comparison, Interval, NonInferiority, compare_groups, group_interval, group_interval_cov, non_inferiority,
+)
 
 __all__ = [
     "LEVEL", "POWER", "ROW_METRICS", "Comparison", "GroupSummary", "Interval", "NonInferiority", "Side", "check_metric",
-    "compare_groups", "compare_sides", "fix_command", "group_interval", "matching_seeds", "metric_replicates", "non_inferiority",
+    "compare_groups", "compare_sides", "fix_command", "group_interval", "group_interval_cov", "matching_seeds", "metric_replicates", "non_inferiority",
     "leaderboard_rows", "resolve", "summarize", "board_versions", "check_same_version", "require_current_version",
     "stored_summary",
 ]
