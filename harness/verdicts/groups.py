@@ -154,6 +154,19 @@ def _gt_arrays(bench: Any, split: str) -> tuple[Any, np.ndarray, np.ndarray, np.
     return gt, idx, gt.mean_acc[idx], gt.params[idx]
 
 
+def side_replicates(store: Any, side: Side, bench: Any, split: str, metric: str, *, n_boot: int = N_BOOT,
+                    seed: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+    """A side's metric per run (S,), its values on the split's shared arch resamples (B, S), and n_archs.
+
+    The resamples depend only on (n_archs, n_boot, seed), so the replicates of every side of one board line up:
+    what :func:`harness.verdicts.family.family_verdicts` needs.
+    """
+    require_current_version(side, bench)
+    gt, idx, truth, params = _gt_arrays(bench, split)
+    points, reps = metric_replicates(_split_preds(store, side, gt, split), truth, params, metric, n_boot=n_boot, seed=seed)
+    return points, reps, int(idx.size)
+
+
 def summarize(store: Any, side: Side, bench: Any, split: str, metric: str, *, n_boot: int = N_BOOT,
               seed: int = 0, level: float = LEVEL) -> GroupSummary:
     """A side's mean metric with an interval over seeds and archs (archs only for a single run).
@@ -161,12 +174,16 @@ def summarize(store: Any, side: Side, bench: Any, split: str, metric: str, *, n_
     The side must be of ``bench``'s current version (the metrics are recomputed against its GT); a side of an
     older version is summarised from its stored values instead: :func:`stored_summary`.
     """
-    require_current_version(side, bench)
-    gt, idx, truth, params = _gt_arrays(bench, split)
-    points, reps = metric_replicates(_split_preds(store, side, gt, split), truth, params, metric, n_boot=n_boot, seed=seed)
+    points, reps, n = side_replicates(store, side, bench, split, metric, n_boot=n_boot, seed=seed)
+    return summary_of(side, split, metric, points, reps, n, level)
+
+
+def summary_of(side: Side, split: str, metric: str, points: np.ndarray, reps: np.ndarray, n_archs: int,
+               level: float = LEVEL) -> GroupSummary:
+    """The :class:`GroupSummary` of replicates already computed (:func:`side_replicates`)."""
     sd = float(np.std(points, ddof=1)) if points.size > 1 else None
-    return GroupSummary(side, metric, split, int(idx.size), tuple(float(v) for v in points), sd,
-                        group_interval(points, reps, level, n_archs=int(idx.size)))
+    return GroupSummary(side, metric, split, n_archs, tuple(float(v) for v in points), sd,
+                        group_interval(points, reps, level, n_archs=n_archs))
 
 
 def stored_summary(side: Side, split: str, metric: str, *, level: float = LEVEL) -> GroupSummary:

@@ -50,6 +50,10 @@ POWER = 0.80
 #: the seed variances enter the degrees of freedom at their one-sided upper confidence bound of this
 #: probability (see the module docstring: 0.5 would be the plain median; 0.3 keeps coverage 94.5–96 % at S ≥ 3)
 DF_SEED_QUANTILE = 0.30
+#: what ``compare`` says about the two GT splits (measured on 30 reference runs of the default benchmark)
+SPLITS_NOTE = ("dev is the exploratory split and test the confirmatory one; a run's dev and test scores correlate "
+               "at r ≈ 0.90 (the same predictor on overlapping kinds of archs), so a verdict on both splits is not two "
+               "independent pieces of evidence: decide on test, once")
 
 
 @dataclass(frozen=True)
