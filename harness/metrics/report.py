@@ -14,7 +14,7 @@ from harness.errors import UnknownNameError
 from harness.metrics._arrays import ArrayLike, as_vector
 from harness.metrics.agreement import as_ragged_acc, best_achievable_tau, seed_means, split_half_agreement
 from harness.metrics.registry import METRICS, neutral_values, point_values, prepare, resolve_names
-from harness.metrics.resampling import _check_level, _percentile, resample_values
+from harness.metrics.resampling import _check_level, percentile_ci, resample_values
 
 # ------------------------------------------------------------------------------------------ report
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def evaluate_predictions(
     level: float = 0.95,
     baseline_ci: bool = True,
 ) -> MetricReport:
-    """Values, bootstrap CIs, #params baseline (with CIs on the same resamples), neutral points, the GT's
+    """Values, bootstrap CIs (none for the max-type metrics: ``resampling.NO_BOOTSTRAP_CI``), #params baseline (with CIs on the same resamples), neutral points, the GT's
     split-half agreement and best achievable Kendall τ.
 
     ``acc``: standalone accuracies (n, seeds) — or (n,) for one seed — of the same archs as ``pred``; truth is
@@ -155,9 +155,9 @@ def evaluate_predictions(
     if n_boot > 0:
         preps = [prep, base] if baseline_ci else [prep]
         boot = resample_values(preps, names, n_boot, seed)
-        ci = {m: _percentile(boot[0][m], level) for m in names}
+        ci = {m: percentile_ci(m, boot[0][m], level) for m in names}
         if baseline_ci:
-            base_ci = {m: _percentile(boot[1][m], level) for m in names}
+            base_ci = {m: percentile_ci(m, boot[1][m], level) for m in names}
     return MetricReport(
         n=prep.n,
         metrics={m: Estimate(values[m], *ci[m]) for m in names},
