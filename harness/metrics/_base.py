@@ -106,7 +106,8 @@ class Prepared:
         if hit is not None and hit.shape[1] == stop - start:
             return hit
         r = self.rank(var)
-        out = np.sign(r[:, None] - r[None, start:stop]).astype(np.int8)
+        a, b = r[:, None], r[None, start:stop]
+        out = (a > b).view(np.int8) - (a < b).view(np.int8)  # sign(r_i − r_j) without an int32 temporary
         if self.n <= CACHE_SIGNS_UP_TO:
             self._signs[key] = out
         return out
@@ -242,8 +243,9 @@ def pair_sums(prep: Prepared, weights: Mapping[str, np.ndarray], kernels: Sequen
     if not todo:
         return out
     if prep.n > EXACT_PAIR_SUMS_UP_TO:
+        proj = projections(prep, todo)
         for k in todo:
-            row, total = projection(prep, k)
+            row, total = proj[k.name]
             w = weights[k.weights]
             out[k.name] = total + 2.0 * ((w - _expected_weights(prep, k)) @ row)
         return out
@@ -266,26 +268,31 @@ def _expected_weights(prep: Prepared, kernel: PairKernel) -> np.ndarray:
     return prep.ratio_valid.astype(np.float64) if kernel.weights == "w_ratio" else np.ones(prep.n)
 
 
-def projection(prep: Prepared, kernel: PairKernel) -> tuple[np.ndarray, float]:
-    """(S w₀, w₀ᵀ S w₀) of a pair kernel at the expected weights w₀; cached on ``prep`` (one O(n²) pass).
-
-    ``S w₀`` is, per arch, its (weighted) concordance count: the U-statistic's influence function up to scale.
-    """
-    key = (kernel.name, kernel.weights)
-    hit = prep._projections.get(key)
-    if hit is not None:
-        return hit
-    n = prep.n
-    w0 = _expected_weights(prep, kernel).astype(np.float32)
-    row = np.empty(n)
-    bs = max(1, min(n, BLOCK_ELEMS // n))
-    for start in range(0, n, bs):
-        stop = min(n, start + bs)
-        blocks = {var: prep.signs(var, start, stop) for var in kernel.variables}
-        row[start:stop] = w0 @ kernel.matrix(blocks).astype(np.float32)  # S symmetric: column sums = row sums
-    result = (row, float(np.dot(_expected_weights(prep, kernel), row)))
-    prep._projections[key] = result
-    return result
+def projections(prep: Prepared, kernels: Sequence[PairKernel]) -> dict[str, tuple[np.ndarray, float]]:
+    """Per kernel, (S w₀, w₀ᵀ S w₀) at the expected weights w₀; all missing ones in one blocked O(n²) pass,
+    cached on ``prep``. ``S w₀`` is each arch's (weighted) concordance count: the U-statistic's influence
+    function up to scale. Integer column sums of the int8 blocks (S is symmetric, so they are the row sums)."""
+    missing = [k for k in kernels if (k.name, k.weights) not in prep._projections]
+    if missing:
+        n = prep.n
+        rows = {k.name: np.empty(n) for k in missing}
+        invalid = np.flatnonzero(~prep.ratio_valid)
+        bs = max(1, min(n, BLOCK_ELEMS // n))
+        for start in range(0, n, bs):
+            stop = min(n, start + bs)
+            blocks: dict[str, np.ndarray] = {}
+            for k in missing:
+                for var in k.variables:
+                    if var not in blocks:
+                        blocks[var] = prep.signs(var, start, stop)
+                m = k.matrix(blocks)
+                col = m.sum(axis=0, dtype=np.int64)
+                if k.weights == "w_ratio" and invalid.size:
+                    col = col - m[invalid].sum(axis=0, dtype=np.int64)
+                rows[k.name][start:stop] = col
+        for k in missing:
+            prep._projections[(k.name, k.weights)] = (rows[k.name], float(np.dot(_expected_weights(prep, k), rows[k.name])))
+    return {k.name: prep._projections[(k.name, k.weights)] for k in kernels}
 
 
 # ================================================================================ shared statistics
@@ -398,11 +405,16 @@ class Metric:
 
 
 # ================================================================================ evaluation of declared metrics
-def point_value(metric: Metric, prep: Prepared) -> float:
-    """The metric's exact value: its point kernel, or its resampled kernel on one row of ones."""
+def point_value(metric: Metric, prep: Prepared, ctx: Resample | None = None) -> float:
+    """The metric's exact value: its point kernel, or its resampled kernel on one row of ones.
+
+    ``ctx``: a one-row context of ones shared by several metrics (:func:`point_values`), so that their tie
+    groups and pair sums are built once rather than per metric.
+    """
     if metric.point is not None:
         return float(metric.point(prep))
-    ctx = Resample(prep, np.ones((1, prep.n)), metric.pair_kernels)
+    if ctx is None:
+        ctx = Resample(prep, np.ones((1, prep.n)), metric.pair_kernels)
     return float(metric.resampled(ctx)[0])
 
 

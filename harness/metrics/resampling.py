@@ -88,16 +88,12 @@ def resample_values(
     if n_boot < 1:
         raise ValueError(f"n_boot must be at least 1, got {n_boot}")
     n = preps[0].n
-    pair_names = [m for m in names if METRICS[m].pairwise]
-    other_names = [m for m in names if m not in pair_names]
     neutral = [m for m in neutral if METRICS[m].neutral_resampled is not None]
     parts: list[dict[str, list[np.ndarray]]] = [{m: [] for m in names} for _ in preps]
     parts[0].update({f"{m}.neutral": [] for m in neutral})
-    for start, w in _weight_chunks(n, n_boot, seed):
+    for _, w in _weight_chunks(n, n_boot, seed):
         for i, (prep, part) in enumerate(zip(preps, parts)):
-            vals = weighted_values(prep, w, other_names) if other_names else {}
-            if pair_names:
-                vals.update(weighted_values(prep, w, pair_names, neutral=neutral if i == 0 else ()))
+            vals = weighted_values(prep, w, names, neutral=neutral if i == 0 else ())
             for m, v in vals.items():
                 part[m].append(v)
     return [{m: np.concatenate(v) for m, v in part.items()} for part in parts]
