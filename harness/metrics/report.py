@@ -125,12 +125,14 @@ def evaluate_predictions(
     seed: int = 0,
     level: float = 0.95,
     baseline_ci: bool = True,
+    clusters: ArrayLike | None = None,
 ) -> MetricReport:
     """Values, bootstrap CIs (none for the max-type metrics: ``resampling.NO_BOOTSTRAP_CI``), #params baseline (with CIs on the same resamples), neutral points, the GT's
     split-half agreement and best achievable Kendall τ.
 
     ``acc``: standalone accuracies (n, seeds) — or (n,) for one seed — of the same archs as ``pred``; truth is
     the seed mean. ``n_boot=0`` skips the bootstrap (CIs None). ``baseline_ci=False`` skips the baseline's CIs.
+    ``clusters``: one id per arch; the bootstrap then resamples clusters (NB201's isomorphism classes).
 
     Ragged rows are accepted: NaN marks a seed an arch does not have (a GT with 12 seeds on some archs and 3 on
     the others). The truth is then each arch's mean over its finished seeds (:func:`~harness.metrics.agreement.
@@ -154,7 +156,7 @@ def evaluate_predictions(
     base_ci = dict(ci)
     if n_boot > 0:
         preps = [prep, base] if baseline_ci else [prep]
-        boot = resample_values(preps, names, n_boot, seed)
+        boot = resample_values(preps, names, n_boot, seed, clusters=None if clusters is None else np.asarray(clusters))
         ci = {m: percentile_ci(m, boot[0][m], level) for m in names}
         if baseline_ci:
             base_ci = {m: percentile_ci(m, boot[1][m], level) for m in names}

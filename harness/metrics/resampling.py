@@ -67,22 +67,35 @@ def weighted_values(prep: Prepared, w: np.ndarray, names: Sequence[str], *, neut
     return out
 
 
-def _weight_chunks(n: int, n_boot: int, seed: int) -> Iterator[tuple[int, np.ndarray]]:
-    """(first row, multiplicities) chunks of the B × n resample matrix; deterministic for (n, n_boot, seed)."""
+def _weight_chunks(n: int, n_boot: int, seed: int, clusters: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, multiplicities) chunks of the B × n resample matrix; deterministic for (n, n_boot, seed).
+
+    ``clusters`` (n,) ids: a cluster bootstrap — each row draws as many clusters as there are, with replacement,
+    and every arch of a drawn cluster enters with its cluster's count (Davison & Hinkley 1997, §3.8). Why: archs
+    of one cluster (NB201 isomorphs) are one network measured several times, not independent evidence.
+    """
     rng = np.random.default_rng(seed)
     rows = max(1, CHUNK_ELEMS // n)
+    inverse = None
+    if clusters is not None:
+        _, inverse = np.unique(np.asarray(clusters), return_inverse=True)
+        if inverse.size != n:
+            raise ValueError(f"clusters must have one id per arch ({n}), got {inverse.size}")
+    g = n if inverse is None else int(inverse.max()) + 1
     for start in range(0, n_boot, rows):
         b = min(rows, n_boot - start)
-        idx = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
-        yield start, np.bincount(idx.ravel(), minlength=b * n).reshape(b, n)
+        idx = rng.integers(0, g, size=(b, g)) + (np.arange(b) * g)[:, None]
+        counts = np.bincount(idx.ravel(), minlength=b * g).reshape(b, g)
+        yield start, (counts if inverse is None else counts[:, inverse])
 
 
 def resample_values(
-    preps: Sequence[Prepared], names: Sequence[str], n_boot: int, seed: int, *, neutral: Sequence[str] = ()
+    preps: Sequence[Prepared], names: Sequence[str], n_boot: int, seed: int, *, neutral: Sequence[str] = (),
+    clusters: np.ndarray | None = None,
 ) -> list[dict[str, np.ndarray]]:
     """Per prepared triple, the value of each metric on each resample (the same resamples for all triples).
 
-    Arrays have length ``n_boot``. ``neutral``: metrics
+    Arrays have length ``n_boot``. ``clusters``: resample clusters of archs (:func:`_weight_chunks`). ``neutral``: metrics
     whose per-GT neutral point is resampled too (first triple only, key ``"NAME.neutral"``).
     """
     if n_boot < 1:
@@ -91,7 +104,7 @@ def resample_values(
     neutral = [m for m in neutral if METRICS[m].neutral_resampled is not None]
     parts: list[dict[str, list[np.ndarray]]] = [{m: [] for m in names} for _ in preps]
     parts[0].update({f"{m}.neutral": [] for m in neutral})
-    for _, w in _weight_chunks(n, n_boot, seed):
+    for _, w in _weight_chunks(n, n_boot, seed, clusters):
         for i, (prep, part) in enumerate(zip(preps, parts)):
             vals = weighted_values(prep, w, names, neutral=neutral if i == 0 else ())
             for m, v in vals.items():
@@ -117,9 +130,11 @@ def bootstrap_ci(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
-) -> dict[str, tuple[float, float]]:
+    clusters: ArrayLike | None = None,
+) -> dict[str, tuple[float | None, float | None]]:
     """Percentile bootstrap CI of each metric, resampling archs with replacement.
 
+    ``clusters``: one id per arch to resample clusters instead of archs (NB201's isomorphism classes).
     Returns ``{name: (low, high)}``, ``(None, None)`` for the max-type metrics (:data:`NO_BOOTSTRAP_CI`).
     Reproducible: the same (n, n_boot, seed) gives the same resamples. Like any percentile
     interval, it may not contain the point value of a strongly biased statistic.
@@ -127,7 +142,7 @@ def bootstrap_ci(
     _check_level(level)
     names = resolve_names(names)
     prep = prepare(pred, truth, params, names)
-    vals = resample_values([prep], names, n_boot, seed)[0]
+    vals = resample_values([prep], names, n_boot, seed, clusters=None if clusters is None else np.asarray(clusters))[0]
     return {m: percentile_ci(m, vals[m], level) for m in names}
 
 
