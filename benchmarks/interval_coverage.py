@@ -53,12 +53,6 @@ def _cover(pts: np.ndarray, cov: np.ndarray, target: float, n: int) -> dict[str,
     return {k: v / c for k, v in hits.items()}
 
 
-def _replicates(cov: np.ndarray) -> np.ndarray:
-    vals, vecs = np.linalg.eigh(cov)
-    root = vecs * np.sqrt(np.clip(vals, 0.0, None))
-    return np.vstack([root.T, -root.T]) * math.sqrt((2 * cov.shape[0] - 1) / 2.0)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--studies", type=int, default=2000)
@@ -81,7 +75,7 @@ def main() -> None:
     cov = np.einsum("csn,ctn->cst", infl, infl)
     pv = []
     for i in range(c):
-        reps = _replicates(cov[i])
+        reps = verdict_sim_tau.replicates_with_cov(cov[i])
         pv.append(compare_groups("kendall_tau", True, a[0][i], reps[:, :3], b[0][i], reps[:, 3:], n_archs=n).p_value)
     print(f"compare, two equal 3-seed groups (unpaired): p < 0.05 in {100 * np.mean(np.array(pv) < 0.05):.1f} % "
           f"of {c} studies")

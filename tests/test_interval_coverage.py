@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from harness.verdicts import compare_groups, group_interval_cov
-from tests.verdict_sim_tau import simulate, truth
+from tests.verdict_sim_tau import replicates_with_cov, simulate, truth
 
 N_ARCHS = 1300
 MU, SD = 0.9, 0.10  # seed SD of τ ≈ 0.03, arch SE ≈ 0.009: the seed share of V ≈ 0.8 at S = 3
@@ -48,17 +48,9 @@ def test_compare_type_one_error_of_three_seed_groups() -> None:
     p = []
     for i in range(studies):
         # a (B, 6) replicate matrix with exactly this covariance (the verdict API takes replicates)
-        reps = _replicates(cov[i])
+        reps = replicates_with_cov(cov[i])
         p.append(compare_groups("kendall_tau", True, a[0][i], reps[:, :3], b[0][i], reps[:, 3:], n_archs=N_ARCHS).p_value)
     rate = float(np.mean(np.array(p) < 0.05))
     se = math.sqrt(0.05 * 0.95 / studies)
     assert 0.04 - 2 * se <= rate <= 0.06 + 2 * se, rate
 
-
-def _replicates(cov: np.ndarray) -> np.ndarray:
-    """Rows whose sample covariance is exactly ``cov``: ±(the symmetric square root) columns, centred."""
-    vals, vecs = np.linalg.eigh(cov)
-    root = vecs * np.sqrt(np.clip(vals, 0.0, None))
-    k = cov.shape[0]
-    rows = np.vstack([root.T, -root.T]) * math.sqrt((2 * k - 1) / 2.0)
-    return rows

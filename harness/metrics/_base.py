@@ -20,7 +20,7 @@ The tests check row by row that both kernels agree on explicit resamples.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Union
@@ -249,19 +249,23 @@ def pair_sums(prep: Prepared, weights: Mapping[str, np.ndarray], kernels: Sequen
             w = weights[k.weights]
             out[k.name] = total + 2.0 * ((w - _expected_weights(prep, k)) @ row)
         return out
-    n = prep.n
-    bs = max(1, min(n, BLOCK_ELEMS // n))
     w32 = {key: weights[key].astype(np.float32) for key in {k.weights for k in todo}}
-    for start in range(0, n, bs):
-        stop = min(n, start + bs)
-        blocks: dict[str, np.ndarray] = {}
+    for start, stop, blocks in _sign_blocks(prep, todo):
         for k in todo:
-            for var in k.variables:
-                if var not in blocks:
-                    blocks[var] = prep.signs(var, start, stop)
             ws = w32[k.weights] @ k.matrix(blocks).astype(np.float32)  # exact: integer entries < 2**24
             out[k.name] += np.einsum("ij,ij->i", ws.astype(np.float64), weights[k.weights][:, start:stop])
     return out
+
+
+def _sign_blocks(prep: Prepared, kernels: Sequence[PairKernel]) -> Iterator[tuple[int, int, dict[str, np.ndarray]]]:
+    """(start, stop, {variable: n × (stop − start) int8 sign block}) over column blocks of the pair matrix,
+    each variable's block built once for all ``kernels``."""
+    n = prep.n
+    bs = max(1, min(n, BLOCK_ELEMS // n))
+    names = list(dict.fromkeys(v for k in kernels for v in k.variables))
+    for start in range(0, n, bs):
+        stop = min(n, start + bs)
+        yield start, stop, {var: prep.signs(var, start, stop) for var in names}
 
 
 def _expected_weights(prep: Prepared, kernel: PairKernel) -> np.ndarray:
@@ -274,17 +278,10 @@ def projections(prep: Prepared, kernels: Sequence[PairKernel]) -> dict[str, tupl
     function up to scale. Integer column sums of the int8 blocks (S is symmetric, so they are the row sums)."""
     missing = [k for k in kernels if (k.name, k.weights) not in prep._projections]
     if missing:
-        n = prep.n
-        rows = {k.name: np.empty(n) for k in missing}
+        rows = {k.name: np.empty(prep.n) for k in missing}
         invalid = np.flatnonzero(~prep.ratio_valid)
-        bs = max(1, min(n, BLOCK_ELEMS // n))
-        for start in range(0, n, bs):
-            stop = min(n, start + bs)
-            blocks: dict[str, np.ndarray] = {}
+        for start, stop, blocks in _sign_blocks(prep, missing):
             for k in missing:
-                for var in k.variables:
-                    if var not in blocks:
-                        blocks[var] = prep.signs(var, start, stop)
                 m = k.matrix(blocks)
                 col = m.sum(axis=0, dtype=np.int64)
                 if k.weights == "w_ratio" and invalid.size:
