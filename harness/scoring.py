@@ -81,7 +81,8 @@ def split_metrics(pred: np.ndarray, gt: GroundTruth, *, n_boot: int = 1000, seed
         if idx.size < 3:
             continue
         report = evaluate_predictions(
-            pred[gt.archset_index[idx]], gt.acc[idx], gt.params[idx], n_boot=n_boot, seed=seed
+            pred[gt.archset_index[idx]], gt.acc[idx], gt.params[idx], n_boot=n_boot, seed=seed,
+            clusters=gt.split_clusters(split)
         )
         out[split] = report.to_dict()
     return out

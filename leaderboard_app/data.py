@@ -228,7 +228,7 @@ GROUP_BOOT = 400
 @st.cache_data(max_entries=64, show_spinner=False)
 def _group_rows(root: str, fingerprint: tuple[int, int], benchmark: str, split: str, metric: str,  # noqa: ARG001
                 version: int | None) -> list[dict[str, Any]]:
-    from harness.verdicts import resolve, stored_summary, summarize
+    from harness.verdicts import group_board, resolve, stored_summary
 
     store = open_store(Path(root))
     try:  # a retired benchmark or an unavailable GT: no group rows (the page says why elsewhere)
@@ -237,8 +237,7 @@ def _group_rows(root: str, fingerprint: tuple[int, int], benchmark: str, split: 
         groups = sorted(store.groups(benchmark, version=version))
         if version != int(getattr(bench, "version", 1)):  # an older version: its stored values, not recomputed
             return [{**stored_summary(resolve(store, gid), split, metric).to_dict(), "version": version} for gid in groups]
-        return [{**summarize(store, resolve(store, gid), bench, split, metric, n_boot=GROUP_BOOT).to_dict(), "version": version}
-                for gid in groups]
+        return group_board(store, bench, split, metric, [resolve(store, gid) for gid in groups], n_boot=GROUP_BOOT)
     except HarnessError:
         return []
 

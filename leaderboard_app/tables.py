@@ -198,6 +198,7 @@ def group_frame(groups: Sequence[dict[str, Any]], metric: str) -> pd.DataFrame:
             "rank": i, "submission": g.get("submission", ""), "runs": len(g.get("runs") or []),
             label(metric): _num(g.get("mean")),
             "95% CI (seeds + archs)": "" if lo is None or hi is None else f"[{lo:.{d}f}, {hi:.{d}f}]",
+            "tied with leader": _tied_text(g),
             "run SD": _num(g.get("sd")),
             "seeds": ", ".join(str(s) for s in g.get("seeds") or []),
             "flags": "GT archs only" if any(g.get("gt_only") or []) else "",
@@ -207,6 +208,15 @@ def group_frame(groups: Sequence[dict[str, Any]], metric: str) -> pd.DataFrame:
     if not frame.empty:
         frame["rank"] = frame["rank"].astype("Int64")
     return frame
+
+
+def _tied_text(g: dict[str, Any]) -> str:
+    """A group's family-wise verdict against the best group (Holm over all pairs of the table)."""
+    tied = g.get("tied_with_leader")
+    if tied is None:
+        return ""
+    p = _num(g.get("p_vs_leader_holm"))
+    return "yes" if tied else ("no" if p is None else f"no (Holm p {p:.3f})")
 
 
 def metrics_frame(run: RunRecord, split: str, metrics: Sequence[str] | None = None) -> pd.DataFrame:

@@ -39,6 +39,7 @@ def test_group_rows_and_group_comparison(tmp_path: Path, make_app, bench) -> Non
     assert list(frame["submission"]) == ["good", "weak"] and list(frame["runs"]) == [3, 3]
     assert frame["95% CI (seeds + archs)"].str.match(r"\[-?\d\.\d{3}, -?\d\.\d{3}\]").all()
     assert frame["run SD"].notna().all() and frame.loc[1, "flags"] == "GT archs only"
+    assert frame.loc[0, "tied with leader"] == "yes" and frame.loc[1, "tied with leader"].startswith("no (Holm p ")
     runs = next(f for f in frames if "type" in f)
     assert runs["flags"].str.contains("run of group").any()
     at = run_page(at, "app_pages/compare.py")

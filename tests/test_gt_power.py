@@ -39,3 +39,10 @@ def test_ragged_seed_counts_and_bad_input() -> None:
         detectable_delta_tau(acc, 50, [1, 2], reps=30)
     with pytest.raises(ValueError, match="all trained"):
         NoiseModel.fit(np.full((5, 3), np.nan))
+
+
+def test_gt_noise_of_a_k_seed_mean_is_s2_over_k_at_every_k() -> None:
+    """Residuals are drawn with replacement: at k = S the GT still carries seed noise (s²/S), so the observed
+    τ difference is attenuated there as well (drawing without replacement gave k = S no noise at all)."""
+    full = detectable_delta_tau(_gt(n=400, s=4, seed_sd=0.03), 300, 4, reps=60, seed=2)
+    assert full.attenuation < 0.97  # noise at k = S attenuates; without it the attenuation would be ≈ 1

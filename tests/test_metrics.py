@@ -327,6 +327,9 @@ def test_bootstrap_ci_contains_point_value_and_is_reproducible() -> None:
     ci = M.bootstrap_ci(pred, truth, params, n_boot=300, seed=4)
     for name in ALL:
         lo, hi = ci[name]
+        if not M.has_bootstrap_ci(name):
+            assert (lo, hi) == (None, None)
+            continue
         assert lo <= hi
         assert lo - 1e-12 <= point[name] <= hi + 1e-12, name
     assert M.bootstrap_ci(pred, truth, params, n_boot=300, seed=4) == ci
@@ -336,11 +339,31 @@ def test_bootstrap_ci_contains_point_value_and_is_reproducible() -> None:
     assert ci["kendall_tau"][0] <= narrow[0] <= narrow[1] <= ci["kendall_tau"][1]
 
 
-def test_pairwise_resample_budget() -> None:
-    assert M.pairwise_resamples(1000, 2500) == 1000
-    assert M.pairwise_resamples(1000, 5000) == 250
-    assert M.pairwise_resamples(1000, 50_000) == 100
-    assert M.pairwise_resamples(50, 50_000) == 50
+def test_every_metric_uses_every_resample_at_large_n() -> None:
+    """Above 2,500 archs the pair sums are projected: all resamples, and the projected Kendall τ replicates have
+    the exact bootstrap's spread (checked against explicit resamples)."""
+    from harness.metrics._base import EXACT_PAIR_SUMS_UP_TO
+    from harness.metrics.registry import prepare
+    from harness.metrics.resampling import resample_values
+
+    assert M.pairwise_resamples(1000, 50_000) == 1000
+    n = EXACT_PAIR_SUMS_UP_TO + 500
+    pred, truth, params = _data(n, seed=7)
+    prep = prepare(pred, truth, params, ["kendall_tau", "ratio_params_tau", "complexity_bias"])
+    vals = resample_values([prep], ["kendall_tau", "ratio_params_tau", "complexity_bias"], 300, 3)[0]
+    assert all(v.size == 300 for v in vals.values())
+    rng = np.random.default_rng(3)
+    exact = [M.kendall_tau(pred[i], truth[i]) for i in (rng.integers(0, n, n) for _ in range(60))]
+    assert np.std(vals["kendall_tau"]) == pytest.approx(np.std(exact), rel=0.3)
+    assert abs(np.mean(vals["kendall_tau"]) - M.kendall_tau(pred, truth)) < 0.2 * np.std(exact)
+
+
+def test_max_type_metrics_get_no_bootstrap_ci() -> None:
+    pred, truth, params = _data(300, seed=2)
+    ci = M.bootstrap_ci(pred, truth, params, ["top1_regret", "br_at_1", "wr_at_5", "kendall_tau"], n_boot=100)
+    assert ci["top1_regret"] == (None, None) and ci["br_at_1"] == (None, None) and ci["wr_at_5"] == (None, None)
+    assert None not in ci["kendall_tau"]
+    assert not M.has_bootstrap_ci("top5_regret") and M.has_bootstrap_ci("p_at_top_5")
 
 
 def test_paired_bootstrap_verdicts() -> None:

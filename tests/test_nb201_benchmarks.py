@@ -110,7 +110,13 @@ def test_csv_gt_in_archset_order_scaled_to_unit_interval(data_env: Path) -> None
     np.testing.assert_array_equal(gt.params, bench.space.params_many(gt.archs))
     np.testing.assert_array_equal(gt.flops, bench.space.flops_many(gt.archs))
     dev, test = set(gt.splits["dev"].tolist()), set(gt.splits["test"].tolist())
-    assert dev.isdisjoint(test) and dev | test == set(range(40)) and len(test) == 20
+    assert dev.isdisjoint(test) and dev | test == set(range(40))
+    from harness.spaces.nb201_iso import isomorphism_classes
+
+    classes = isomorphism_classes(gt.archs)
+    assert set(classes[sorted(dev)]).isdisjoint(classes[sorted(test)])  # split by isomorphism class
+    assert len(set(classes[sorted(test)])) == round(len(set(classes)) / 2)
+    np.testing.assert_array_equal(gt.clusters, classes)
     assert "unknown" in gt.attrs["noise_ceiling"] and gt.attrs["column"] == "CIFAR10TestAccuracy200Epochs"
 
 

@@ -125,7 +125,7 @@ def gt_show(
     benchmark: str,
     file: Annotated[Optional[Path], typer.Option("--file", help="A GT file of this benchmark, e.g. a build in progress.")] = None,
 ) -> None:
-    """Summary of a benchmark's GT: size, accuracy spread, split-half agreement, best achievable τ, provenance.
+    """Summary of a benchmark's GT: size, accuracy spread, split-half agreement, expected τ of an oracle, provenance.
 
     Statistics use the archs finished for every seed, so a build in progress can be watched with ``--file``.
     """
@@ -158,11 +158,11 @@ def summary_table(name: str, s: Any) -> Table:
         if best["tau"] is not None:
             truth = s.best_tau_truth
             if truth is not None and truth["tau"] is not None:
-                table.add_row("best achievable τ", f"{truth['tau']:.3f} against this GT's truth (each arch's mean over its own "
+                table.add_row("expected τ of an oracle", f"{truth['tau']:.3f}{_ci(truth)} against this GT's truth (each arch's mean over its own "
                               f"seeds, {truth['n_seeds']:.1f} effective seeds): the ceiling of a score; {best['tau']:.3f} "
                               f"against a {s.n_seeds}-seed mean (the {s.n_full} full rows; {best['model']})")
             else:
-                table.add_row("best achievable τ", f"{best['tau']:.3f} (perfect predictor of expected accuracy vs the {s.n_seeds}-seed mean; {best['model']})")
+                table.add_row("expected τ of an oracle", f"{best['tau']:.3f}{_ci(best)} (perfect predictor of expected accuracy vs the {s.n_seeds}-seed mean; {best['model']})")
         table.add_row("CB reference (size-blind)", f"{s.cb_reference:.3f} (C/(C+D) of GT vs #params: the CB of a predictor that ignores size)")
         proj = s.projection
         if proj is not None:
@@ -189,3 +189,9 @@ def summary_table(name: str, s: Any) -> Table:
         table.add_row("build", f"{s.unrecorded_cells} cells trained before builds were recorded (environment unknown)")
     table.add_row("content hash", s.content_hash[:16])
     return table
+
+
+def _ci(best: dict) -> str:
+    """' [lo, hi]' of an oracle τ estimate, or nothing (older summaries, one seed)."""
+    ci = best.get("tau_ci")
+    return f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""

@@ -12,7 +12,7 @@ from harness import config
 from harness.errors import BadPathError, DeviceError, HarnessError, UnknownNameError
 
 StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="Results store folder \\[env NAS_HARNESS_STORE; default ./results].")]
-SplitOpt = Annotated[str, typer.Option("--split", help="GT split: dev (public) or test (hidden).")]
+SplitOpt = Annotated[str, typer.Option("--split", help="GT split: dev (public, exploratory) or test (hidden, confirmatory).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables (for scripts).")]
 
 

@@ -82,13 +82,13 @@ def leaderboard_table(results: Any, bench: Any, split: str, entries: list[dict[s
     others = [k for k in LEADERBOARD_COLUMNS if k != primary]
     digits = {k: 4 if k in METRICS and METRICS[k].unit == "pp" else 3 for k in (primary, *others)}
     if version == bench.version:
-        title = f"{name} v{version} — {split} split, ranked by {primary} (groups: mean of runs, CI over seeds and archs)"
+        title = f"{name} v{version} — {split} split, ranked by {primary} (groups: mean of runs, CI over seeds and archs; 'tied': not shown different from the leader, Holm over all pairs)"
     else:
         title = (f"{name} v{version} (the benchmark is now v{bench.version}) — {split} split, ranked by {primary} "
                  f"among v{version} runs only; values as stored (group CI: seeds only)")
     table = Table(title=title)
     primary_label = METRICS[primary].label if primary in METRICS else primary
-    for col in ("#", "submission", "kind", "runs", primary_label, "95% CI", "run SD", *(METRICS[k].label for k in others), "group / run", "note"):
+    for col in ("#", "submission", "kind", "runs", primary_label, "95% CI", "vs leader", "run SD", *(METRICS[k].label for k in others), "group / run", "note"):
         table.add_column(col, min_width=6 if col not in ("#", "note", "runs") else None, overflow="fold")
     rows = results.leaderboard(name, split=split, primary=primary, best_per_submission=True, version=version)
     payload = rows[0].metrics.get("splits", {}).get(split, {}) if rows else {}
@@ -111,9 +111,20 @@ def leaderboard_table(results: Any, bench: Any, split: str, entries: list[dict[s
             note.append("[red]stale GT: rescore[/]")
         m = e["metrics"]
         ci = f"[{fmt(e['ci_low'], 3)}, {fmt(e['ci_high'], 3)}]"
-        table.add_row(str(e["rank"]), u(e["submission"]), u(e["kind"]), str(e["n_runs"]), fmt(e["value"], digits[primary]), ci, fmt(e["sd"], 3),
+        table.add_row(str(e["rank"]), u(e["submission"]), u(e["kind"]), str(e["n_runs"]), fmt(e["value"], digits[primary]), ci,
+                      vs_leader(e), fmt(e["sd"], 3),
                       *(fmt(m.get(k), digits[k]) for k in others), u(e["id"]), ", ".join(note))
     return table
+
+
+def vs_leader(row: dict[str, Any]) -> str:
+    """A board row's family-wise verdict against the best row (Holm over all pairs of the table)."""
+    tied = row.get("tied_with_leader")
+    if tied is None:
+        return ""
+    if row.get("p_vs_leader") == 1.0 and row.get("rank") == 1:
+        return "leader"
+    return "tied" if tied else f"behind (p {fmt(row.get('p_vs_leader_holm'), 3)}, Holm)"
 
 
 def show(
@@ -227,7 +238,7 @@ def compare(
     """Is A better than B? Δ with a CI over training seeds (groups) and GT archs, p, P(A better), detectable Δ."""
     from harness.benchmarks import get_benchmark
     from harness.reference_results import resolve_side
-    from harness.verdicts import check_same_version, compare_sides, require_current_version
+    from harness.verdicts import SPLITS_NOTE, check_same_version, compare_sides, require_current_version
 
     split_choice(split)
     results = open_store(store, must_exist=True)
@@ -250,13 +261,14 @@ def compare(
                     "b": {"id": b.label, "submission": b.submission, "runs": [r.run_id for r in b.runs]},
                     "benchmark": bench.name, "bench_version": bench.version,
                     "split": split, "n_archs": n, "comparison": comparison, "warnings": warnings,
-                    "verdict_given": verdict})
+                    "verdict_given": verdict, "note": SPLITS_NOTE})
         return
     console.print(comparison_table(cmp, a, b, split, n, bench.label, verdict=verdict))
     print_warnings(warnings)
     if not verdict:
         console.print("No significance verdict for a single trainer run: score each side as a seed group "
                       "(`nas-harness score DIR --seeds 5`) and compare the groups.", highlight=False)
+    console.print(f"note: {SPLITS_NOTE}", highlight=False)
 
 
 def export(

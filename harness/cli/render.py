@@ -87,7 +87,10 @@ def render_payload(title: str, metrics: dict[str, Any], split: str) -> None:
     console.print(table)
     best = best_tau_of(payload)
     if best is not None:
-        console.print(f"best achievable Kendall τ on this split (perfect predictor of expected accuracy vs the GT seed mean): {best:.3f}")
+        ci = (payload.get("best_achievable") or {}).get("kendall_tau_ci")
+        shown = f"{best:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+        console.print(f"expected Kendall τ of an oracle on this split (a perfect predictor of expected accuracy, scored "
+                      f"against the GT seed mean; an estimate, not a ceiling): {shown}")
 
 
 def render_report(run: Any, split: str) -> None:

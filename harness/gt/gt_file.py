@@ -61,6 +61,13 @@ class GroundTruth:
     cell_batch: np.ndarray | None = None  # (n, n_seeds) models per batch of each cell
     cell_build: np.ndarray | None = None  # (n, n_seeds) 1 + index into attrs["builds"]; 0: not recorded
     path_names: tuple[str, ...] = PATH_NAMES
+    #: (n,) cluster id per arch (NB201: isomorphism class); archs of one cluster are one network, so the
+    #: bootstrap resamples clusters, not archs. None: every arch is its own cluster
+    clusters: np.ndarray | None = None
+
+    def split_clusters(self, split: str) -> np.ndarray | None:
+        """The cluster ids of a split's complete archs (:meth:`split_indices` order), or None."""
+        return None if self.clusters is None else np.asarray(self.clusters)[self.split_indices(split)]
 
     @property
     def n_seeds(self) -> int:
@@ -148,7 +155,7 @@ def content_hash(acc: np.ndarray, archs: list[str], splits: dict[str, np.ndarray
 
 
 def released_gt(space: Any, archs: list[str], acc: np.ndarray, splits: dict[str, np.ndarray],
-                archset_index: np.ndarray, attrs: dict[str, Any]) -> GroundTruth:
+                archset_index: np.ndarray, attrs: dict[str, Any], clusters: np.ndarray | None = None) -> GroundTruth:
     """A GT read from a file someone else released (one accuracy column, no build records).
 
     Why one constructor: complexity always comes from the space and the hash from the data, so two loaders of
@@ -163,6 +170,7 @@ def released_gt(space: Any, archs: list[str], acc: np.ndarray, splits: dict[str,
         archset_index=archset_index,
         attrs=attrs,
         content_hash=content_hash(acc, archs, splits),
+        clusters=clusters,
     )
 
 

@@ -1,6 +1,6 @@
 """What ``nas-harness gt show`` reports about a GT file, computed here so the CLI only renders it.
 
-Why its own module: the statistics (seed noise, split-half agreement, best achievable τ, the projected Kendall
+Why its own module: the statistics (seed noise, split-half agreement, the expected τ of an oracle, the projected Kendall
 ceiling, the detectable Δτ, the size-blind reference points) are facts about the GT, wanted by the CLI, by scripts
 and by a future app page alike; each is computed by :mod:`harness.metrics`, this module only decides on which rows
 (the archs complete for their seeds, and the rectangular block of rows trained for every seed column where seed
@@ -50,7 +50,7 @@ class GTSummary:
     seed_noise: float | None = None  # mean over full rows of the seed SD
     split_half: dict[str, float | None] | None = None
     best_tau: dict[str, Any] | None = None
-    #: ragged files only: the best achievable τ against the truth scores are ranked on (each complete arch's mean
+    #: ragged files only: the expected oracle τ against the truth scores are ranked on (each complete arch's mean
     #: over its own seeds), which is below ``best_tau`` (measured against the full rows' all-seed mean)
     best_tau_truth: dict[str, Any] | None = None
     cb_reference: float | None = None

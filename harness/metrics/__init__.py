@@ -70,7 +70,7 @@ from harness.metrics.report import (
     rank_key,
     split_half_of,
 )
-from harness.metrics.resampling import bootstrap_ci, paired_bootstrap, pairwise_resamples
+from harness.metrics.resampling import NO_BOOTSTRAP_CI, bootstrap_ci, has_bootstrap_ci, paired_bootstrap, pairwise_resamples
 from harness.metrics.topk import (
     REGRET_KS,
     TOP_PERCENTS,
@@ -113,6 +113,8 @@ __all__ = [
     "noise_ceiling",
     "paired_bootstrap",
     "pairwise_resamples",
+    "NO_BOOTSTRAP_CI",
+    "has_bootstrap_ci",
     "params_baseline",
     "pearson",
     "precision_at_bottom",

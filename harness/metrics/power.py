@@ -8,8 +8,11 @@ seeds, e.g. the 500 × 12 of ``mnist1d-w20``):
 * **archs**: each simulated arch copies one real arch (drawn with replacement); its *true* accuracy is that
   arch's S-seed mean shrunk towards the grand mean so that the spread is the true-score spread,
   ``var(true) = var(seed means) − mean(seed variance) / S`` (the seed means over-disperse by their own noise);
-* **GT seeds**: a k-seed GT value is the true value plus the mean of k of *that arch's own* S residuals (drawn
-  without replacement, rescaled by √(S/(S−1)) so their variance is unbiased): arch-specific noise, real tails;
+* **GT seeds**: a k-seed GT value is the true value plus the mean of k draws *with replacement* from that
+  arch's own S residuals (rescaled by √(S/(S−1)), so that one draw has the unbiased seed variance s² and a
+  k-seed mean s²/k at every k): arch-specific noise, real tails. Why with replacement: k draws without
+  replacement from S centred residuals have variance s²/k · (S − k)/(S − 1), 18 % short at k = 3 and *zero*
+  at k = S (the 12-seed designs were once simulated with no GT noise at all);
 * **two predictors** A and B on the normal-score scale of the truth ``z``: ``p = a·z + √(1−a²)·e`` with latent
   validities ``a_A = sin(π τ_A / 2)``, ``a_B = sin(π (τ_A − δ) / 2)`` (Greiner) and errors correlated so that
   ``corr(p_A, p_B) = ρ`` (two submissions of similar methods agree with each other much more than with the GT).
@@ -102,8 +105,8 @@ def _simulate(model: NoiseModel, seeds: np.ndarray, tau_a: float, delta_true: fl
     for r in range(reps):
         src = rng.integers(0, len(model.mean), n)
         true = grand + (model.mean[src] - grand) * shrink
-        keys = rng.random((n, s_max)).argsort(axis=1)  # a random order of each arch's residuals
-        res = np.take_along_axis(model.residuals[src], keys, axis=1)
+        draws = rng.integers(0, s_max, size=(n, s_max))  # with replacement: each k-mean has variance s²/k
+        res = np.take_along_axis(model.residuals[src], draws, axis=1)
         take = np.arange(s_max)[None, :] < seeds[:, None]
         gt = true + (res * take).sum(axis=1) / seeds
         pa, pb = _predictors(_normal_scores(true), a, b, rho, rng)

@@ -14,7 +14,7 @@ import numpy as np
 from harness.errors import UnknownNameError
 from harness.metrics import complexity, correlation, topk
 from harness.metrics._arrays import ArrayLike, validate
-from harness.metrics._base import Metric, Prepared, point_value
+from harness.metrics._base import Metric, Prepared, Resample, point_value
 
 METRICS: dict[str, Metric] = {m.name: m for m in (*correlation.METRICS, *topk.METRICS, *complexity.METRICS)}
 """All metrics by name, in display order."""
@@ -52,7 +52,9 @@ def prepare(pred: ArrayLike, truth: ArrayLike, params: ArrayLike | None, names: 
 
 def point_values(prep: Prepared, names: Sequence[str]) -> dict[str, float]:
     """Point value of each metric in ``names`` on the arrays of ``prep``."""
-    return {name: point_value(METRICS[name], prep) for name in names}
+    kernels = [k for name in names if METRICS[name].point is None for k in METRICS[name].pair_kernels]
+    ctx = Resample(prep, np.ones((1, prep.n)), kernels)  # one shared context: tie groups built once
+    return {name: point_value(METRICS[name], prep, ctx) for name in names}
 
 
 def compute_metrics(

@@ -14,7 +14,7 @@ from harness.errors import UnknownNameError
 from harness.metrics._arrays import ArrayLike, as_vector
 from harness.metrics.agreement import as_ragged_acc, best_achievable_tau, seed_means, split_half_agreement
 from harness.metrics.registry import METRICS, neutral_values, point_values, prepare, resolve_names
-from harness.metrics.resampling import _check_level, _percentile, resample_values
+from harness.metrics.resampling import _check_level, percentile_ci, resample_values
 
 # ------------------------------------------------------------------------------------------ report
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ class MetricReport:
                                                 # one seed column, or not applicable (CB, ratio τ)
          "neutral": {name: float|None},         # each metric's neutral point on this split (CB: size-blind
                                                 # reference C/(C+D) of GT vs #params; ratio τ: 0); None: directional
-         "best_achievable": {"kendall_tau": float|None, "reliability": …, "rho": …, "split_half": …, "model": str}}
+         "best_achievable": {"kendall_tau": float|None, "kendall_tau_ci": [lo, hi]|None, "reliability": …,
+                             "rho": …, "split_half": …, "model": str}}   # the expected τ of an oracle
 
     ``n_seeds`` is the most finished seeds any arch of the split has and ``n_seeds_min`` the fewest: equal for a
     rectangular GT, 12 and 3 for a ragged one (the truth of each arch is the mean of its own seeds). Why two
@@ -125,16 +126,18 @@ def evaluate_predictions(
     seed: int = 0,
     level: float = 0.95,
     baseline_ci: bool = True,
+    clusters: ArrayLike | None = None,
 ) -> MetricReport:
-    """Values, bootstrap CIs, #params baseline (with CIs on the same resamples), neutral points, the GT's
-    split-half agreement and best achievable Kendall τ.
+    """Values, bootstrap CIs (none for the max-type metrics: ``resampling.NO_BOOTSTRAP_CI``), #params baseline (with CIs on the same resamples), neutral points, the GT's
+    split-half agreement and the expected Kendall τ of an oracle (with its interval).
 
     ``acc``: standalone accuracies (n, seeds) — or (n,) for one seed — of the same archs as ``pred``; truth is
     the seed mean. ``n_boot=0`` skips the bootstrap (CIs None). ``baseline_ci=False`` skips the baseline's CIs.
+    ``clusters``: one id per arch; the bootstrap then resamples clusters (NB201's isomorphism classes).
 
     Ragged rows are accepted: NaN marks a seed an arch does not have (a GT with 12 seeds on some archs and 3 on
     the others). The truth is then each arch's mean over its finished seeds (:func:`~harness.metrics.agreement.
-    seed_means`), the split-half agreement and best achievable τ handle the rows as their docstrings say, and
+    seed_means`), the split-half agreement and the oracle's expected τ handle the rows as their docstrings say, and
     ``n_seeds`` / ``n_seeds_min`` report the most and fewest seeds. A row with no finished seed has no truth: it
     is a ValueError, leave it out first (scoring passes the complete archs of ``GroundTruth.split_indices``).
     """
@@ -154,10 +157,10 @@ def evaluate_predictions(
     base_ci = dict(ci)
     if n_boot > 0:
         preps = [prep, base] if baseline_ci else [prep]
-        boot = resample_values(preps, names, n_boot, seed)
-        ci = {m: _percentile(boot[0][m], level) for m in names}
+        boot = resample_values(preps, names, n_boot, seed, clusters=None if clusters is None else np.asarray(clusters))
+        ci = {m: percentile_ci(m, boot[0][m], level) for m in names}
         if baseline_ci:
-            base_ci = {m: _percentile(boot[1][m], level) for m in names}
+            base_ci = {m: percentile_ci(m, boot[1][m], level) for m in names}
     return MetricReport(
         n=prep.n,
         metrics={m: Estimate(values[m], *ci[m]) for m in names},
@@ -175,8 +178,8 @@ def evaluate_predictions(
 
 def _best_summary(a: np.ndarray, seed: int) -> dict[str, Any]:
     best = best_achievable_tau(a, seed=seed)
-    return {"kendall_tau": best["tau"], "reliability": best["reliability"], "rho": best["rho"],
-            "split_half": best["split_half"], "model": best["model"]}
+    return {"kendall_tau": best["tau"], "kendall_tau_ci": best.get("tau_ci"), "reliability": best["reliability"],
+            "rho": best["rho"], "split_half": best["split_half"], "model": best["model"]}
 
 
 def split_half_of(report_dict: Mapping[str, Any]) -> dict[str, float | None]:
@@ -198,7 +201,7 @@ def neutral_of(report_dict: Mapping[str, Any], name: str) -> float | None:
 
 
 def best_tau_of(report_dict: Mapping[str, Any]) -> float | None:
-    """The stored best achievable Kendall τ of the report's GT split (None for older runs and one-seed GTs)."""
+    """The stored expected τ of an oracle on the report's GT split (None for older runs and one-seed GTs)."""
     return _num((report_dict.get("best_achievable") or {}).get("kendall_tau"))
 
 

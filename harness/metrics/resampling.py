@@ -6,11 +6,19 @@ the resampled arrays (each metric's resampled kernel, see :mod:`harness.metrics.
 resample. Percentile interval [Efron & Tibshirani, *An Introduction to the Bootstrap*, 1993, §13.3]:
 the (1−level)/2 and (1+level)/2 quantiles (numpy's default linear interpolation) of the resampled values.
 
-Cost: the pairwise metrics (Kendall τ, sparse τ, ratio τ, CB) take O(B·n²) flops as float32 BLAS products,
-the rest O(B·n). Up to n = 2500 every metric uses all ``n_boot`` resamples (about 1–2 s for all metrics with
-1000 resamples on one core). Above that, the pairwise metrics use only the first
-``max(100, n_boot·(2500/n)²)`` resamples (never more than ``n_boot``) so that their cost stays bounded; the
-others always use all of them. :func:`pairwise_resamples` gives the exact number.
+Cost: up to n = 2,500 the pairwise metrics (Kendall τ, sparse τ, ratio τ, CB) sum their pairs exactly per
+resample, O(B·n²) flops as float32 BLAS products; above it, their pair sums are the U-statistic's Hoeffding
+projection (see :func:`harness.metrics._base.pair_sums`), O(n²) once and O(B·n) per resample, so **every metric
+uses all** ``n_boot`` **resamples at every n** (formerly 102 of 1,000 at n = 7,813, which put the CI ends at the
+2nd–3rd order statistic). The rest are O(B·n).
+
+**Max-type metrics** (:data:`NO_BOOTSTRAP_CI`: top-k regret, BR@K, WR@K): the nonparametric bootstrap is
+inconsistent for a statistic that depends on the extreme of the sample (Bickel & Freedman 1981; Andrews 2000):
+a resample holds the true best arch with probability 1 − (1 − 1/n)ⁿ ≈ 0.63 and the statistic jumps with it
+(on NB201, BR intervals of [0.000, 0.000]). Their CIs are therefore not reported (None, shown as "—"); their
+point values are, and ``compare`` / the group verdicts still use their replicates only through variances
+(the seed spread dominates there), never through percentiles. No m-out-of-n bootstrap is offered: its
+subsample size needs tuning per n and per metric, and a wrong one reports a confident wrong interval.
 """
 
 from __future__ import annotations
@@ -23,16 +31,21 @@ from harness.metrics._arrays import ArrayLike
 from harness.metrics._base import Prepared, Resample
 from harness.metrics.registry import METRICS, point_values, prepare, resolve_names
 
-PAIRWISE_FULL_UP_TO = 2500
-MIN_PAIRWISE_RESAMPLES = 100
 CHUNK_ELEMS = 1 << 22  # rows of the weight matrix processed at once: CHUNK_ELEMS // n
+NO_BOOTSTRAP_CI: frozenset[str] = frozenset(
+    m for m in METRICS if m.startswith(("br_at_", "wr_at_")) or m.endswith("_regret")
+)
+"""Max-type metrics: no percentile bootstrap CI (see the module docstring)."""
 
 
-def pairwise_resamples(n_boot: int, n: int) -> int:
-    """Number of resamples used for the O(n²) metrics (all of them up to n = 2500)."""
-    if n <= PAIRWISE_FULL_UP_TO:
-        return n_boot
-    return min(n_boot, max(MIN_PAIRWISE_RESAMPLES, int(n_boot * (PAIRWISE_FULL_UP_TO / n) ** 2)))
+def pairwise_resamples(n_boot: int, n: int) -> int:  # noqa: ARG001 - kept: part of the public API
+    """Number of resamples the O(n²) metrics use: all ``n_boot`` at every n (pair sums projected above 2,500)."""
+    return int(n_boot)
+
+
+def has_bootstrap_ci(name: str) -> bool:
+    """False for the max-type metrics, whose percentile bootstrap CI is not reported."""
+    return name not in NO_BOOTSTRAP_CI
 
 
 def weighted_values(prep: Prepared, w: np.ndarray, names: Sequence[str], *, neutral: Sequence[str] = ()) -> dict[str, np.ndarray]:
@@ -54,38 +67,46 @@ def weighted_values(prep: Prepared, w: np.ndarray, names: Sequence[str], *, neut
     return out
 
 
-def _weight_chunks(n: int, n_boot: int, seed: int) -> Iterator[tuple[int, np.ndarray]]:
-    """(first row, multiplicities) chunks of the B × n resample matrix; deterministic for (n, n_boot, seed)."""
+def _weight_chunks(n: int, n_boot: int, seed: int, clusters: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, multiplicities) chunks of the B × n resample matrix; deterministic for (n, n_boot, seed).
+
+    ``clusters`` (n,) ids: a cluster bootstrap — each row draws as many clusters as there are, with replacement,
+    and every arch of a drawn cluster enters with its cluster's count (Davison & Hinkley 1997, §3.8). Why: archs
+    of one cluster (NB201 isomorphs) are one network measured several times, not independent evidence.
+    """
     rng = np.random.default_rng(seed)
     rows = max(1, CHUNK_ELEMS // n)
+    inverse = None
+    if clusters is not None:
+        _, inverse = np.unique(np.asarray(clusters), return_inverse=True)
+        if inverse.size != n:
+            raise ValueError(f"clusters must have one id per arch ({n}), got {inverse.size}")
+    g = n if inverse is None else int(inverse.max()) + 1
     for start in range(0, n_boot, rows):
         b = min(rows, n_boot - start)
-        idx = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
-        yield start, np.bincount(idx.ravel(), minlength=b * n).reshape(b, n)
+        idx = rng.integers(0, g, size=(b, g)) + (np.arange(b) * g)[:, None]
+        counts = np.bincount(idx.ravel(), minlength=b * g).reshape(b, g)
+        yield start, (counts if inverse is None else counts[:, inverse])
 
 
 def resample_values(
-    preps: Sequence[Prepared], names: Sequence[str], n_boot: int, seed: int, *, neutral: Sequence[str] = ()
+    preps: Sequence[Prepared], names: Sequence[str], n_boot: int, seed: int, *, neutral: Sequence[str] = (),
+    clusters: np.ndarray | None = None,
 ) -> list[dict[str, np.ndarray]]:
     """Per prepared triple, the value of each metric on each resample (the same resamples for all triples).
 
-    Arrays have length ``n_boot``, or :func:`pairwise_resamples` for the pairwise metrics. ``neutral``: metrics
+    Arrays have length ``n_boot``. ``clusters``: resample clusters of archs (:func:`_weight_chunks`). ``neutral``: metrics
     whose per-GT neutral point is resampled too (first triple only, key ``"NAME.neutral"``).
     """
     if n_boot < 1:
         raise ValueError(f"n_boot must be at least 1, got {n_boot}")
     n = preps[0].n
-    n_pair = pairwise_resamples(n_boot, n)
-    pair_names = [m for m in names if METRICS[m].pairwise]
-    other_names = [m for m in names if m not in pair_names]
     neutral = [m for m in neutral if METRICS[m].neutral_resampled is not None]
     parts: list[dict[str, list[np.ndarray]]] = [{m: [] for m in names} for _ in preps]
     parts[0].update({f"{m}.neutral": [] for m in neutral})
-    for start, w in _weight_chunks(n, n_boot, seed):
+    for _, w in _weight_chunks(n, n_boot, seed, clusters):
         for i, (prep, part) in enumerate(zip(preps, parts)):
-            vals = weighted_values(prep, w, other_names) if other_names else {}
-            if start < n_pair and pair_names:
-                vals.update(weighted_values(prep, w[: n_pair - start], pair_names, neutral=neutral if i == 0 else ()))
+            vals = weighted_values(prep, w, names, neutral=neutral if i == 0 else ())
             for m, v in vals.items():
                 part[m].append(v)
     return [{m: np.concatenate(v) for m, v in part.items()} for part in parts]
@@ -109,18 +130,25 @@ def bootstrap_ci(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
-) -> dict[str, tuple[float, float]]:
+    clusters: ArrayLike | None = None,
+) -> dict[str, tuple[float | None, float | None]]:
     """Percentile bootstrap CI of each metric, resampling archs with replacement.
 
-    Returns ``{name: (low, high)}``. Reproducible: the same (n, n_boot, seed) gives the same resamples. See the
-    module docstring for the number of resamples the pairwise metrics use above n = 2500. Like any percentile
+    ``clusters``: one id per arch to resample clusters instead of archs (NB201's isomorphism classes).
+    Returns ``{name: (low, high)}``, ``(None, None)`` for the max-type metrics (:data:`NO_BOOTSTRAP_CI`).
+    Reproducible: the same (n, n_boot, seed) gives the same resamples. Like any percentile
     interval, it may not contain the point value of a strongly biased statistic.
     """
     _check_level(level)
     names = resolve_names(names)
     prep = prepare(pred, truth, params, names)
-    vals = resample_values([prep], names, n_boot, seed)[0]
-    return {m: _percentile(vals[m], level) for m in names}
+    vals = resample_values([prep], names, n_boot, seed, clusters=None if clusters is None else np.asarray(clusters))[0]
+    return {m: percentile_ci(m, vals[m], level) for m in names}
+
+
+def percentile_ci(name: str, values: np.ndarray, level: float) -> tuple[float | None, float | None]:
+    """The percentile interval of metric ``name``'s resampled values, or (None, None) for a max-type metric."""
+    return _percentile(values, level) if has_bootstrap_ci(name) else (None, None)
 
 
 def paired_bootstrap(

@@ -12,9 +12,11 @@ Public API::
     board_versions(store, bench) -> [current version, older versions with runs…]   # one table each
     check_same_version(a, b); require_current_version(side, bench)   # BenchmarkVersionError across versions
     stored_summary(side, split, metric) -> GroupSummary   # an older version's group, from its stored values
+    family_verdicts(rows: [Evidence], metric, higher_is_better) -> FamilyResult   # Holm over a board's pairs
 """
 
-from harness.verdicts.board import ROW_METRICS, board_versions, leaderboard_rows
+from harness.verdicts.family import Evidence, FamilyResult, family_verdicts
+from harness.verdicts.board import ROW_METRICS, board_versions, group_board, leaderboard_rows
 from harness.verdicts.groups import (
     GroupSummary,
     Side,
@@ -29,11 +31,13 @@ from harness.verdicts.groups import (
     stored_summary,
     summarize,
 )
-from harness.verdicts.stats import LEVEL, POWER, Comparison, Interval, NonInferiority, compare_groups, group_interval, non_inferiority
+from harness.verdicts.stats import (
+    LEVEL, POWER, SPLITS_NOTE, Comparison, Interval, NonInferiority, compare_groups, group_interval, group_interval_cov, non_inferiority,
+)
 
 __all__ = [
-    "LEVEL", "POWER", "ROW_METRICS", "Comparison", "GroupSummary", "Interval", "NonInferiority", "Side", "check_metric",
-    "compare_groups", "compare_sides", "fix_command", "group_interval", "matching_seeds", "metric_replicates", "non_inferiority",
+    "LEVEL", "POWER", "SPLITS_NOTE", "ROW_METRICS", "Comparison", "GroupSummary", "Interval", "NonInferiority", "Side", "check_metric",
+    "compare_groups", "compare_sides", "fix_command", "group_interval", "group_interval_cov", "matching_seeds", "metric_replicates", "non_inferiority",
     "leaderboard_rows", "resolve", "summarize", "board_versions", "check_same_version", "require_current_version",
-    "stored_summary",
+    "stored_summary", "Evidence", "FamilyResult", "family_verdicts", "group_board",
 ]

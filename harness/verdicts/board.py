@@ -8,6 +8,12 @@ Why one board per benchmark *version*: a new version (another arch set, GT, data
 else, so its runs are never ranked with an older version's. Each row carries its ``version``; the rows of an
 older version are built from the values stored with their runs (:func:`~harness.verdicts.groups.stored_summary`),
 since the current GT is not theirs.
+
+Why every row carries ``tied_with_leader``: a board invites pairwise reading, and uncorrected pairwise verdicts
+across its rows call identical trainers different in a third of boards. The rows of one table are compared
+together by :func:`harness.verdicts.family.family_verdicts` (Holm over all pairs, on arch resamples shared by
+every row); ``tied_with_leader`` is True when a row is not shown different from the best row after that
+correction, ``p_vs_leader_holm`` its adjusted p-value, None where the row has no noise estimate.
 """
 
 from __future__ import annotations
@@ -15,7 +21,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from harness.verdicts.groups import resolve, stored_summary, summarize
+import numpy as np
+
+from harness.errors import HarnessError
+from harness.verdicts.family import Evidence, family_verdicts
+from harness.verdicts.groups import resolve, side_replicates, stored_summary, summary_of
 
 #: metrics averaged into each row besides the primary one (the keys of a row's ``metrics``; ``--json`` shows them)
 ROW_METRICS: tuple[str, ...] = ("kendall_tau", "spearman", "pearson", "p_at_top_5", "p_at_top_10", "top1_regret")
@@ -56,12 +66,17 @@ def leaderboard_rows(store: Any, bench: Any, split: str, all_runs: bool = False,
     current = int(getattr(bench, "version", 1))
     version = current if version is None else int(version)
     rows: list[dict[str, Any]] = []
+    evidence: list[Evidence] = []
+    n_archs: int | None = None
     for gid in sorted(store.groups(bench.name, version=version)):
         side = resolve(store, gid)
         if version == current:
-            g = summarize(store, side, bench, split, primary, n_boot=ROW_BOOT)
+            points, reps, n_archs = side_replicates(store, side, bench, split, primary, n_boot=ROW_BOOT)
+            g = summary_of(side, split, primary, points, reps, n_archs)
+            evidence.append(Evidence(gid, points, reps, tuple(side.seeds)))
         else:
             g = stored_summary(side, split, primary)
+            evidence.append(Evidence(gid, np.asarray(g.values, dtype=np.float64), None, tuple(side.seeds)))
         last = side.runs[-1]
         rows.append({"type": "group", "id": gid, "submission": side.submission, "kind": side.kind,
                      "n_runs": len(side.runs), "seeds": side.seeds, "gt_only": any(r.gt_only for r in side.runs),
@@ -78,6 +93,7 @@ def leaderboard_rows(store: Any, bench: Any, split: str, all_runs: bool = False,
         if not all_runs and r.submission in seen:
             continue
         seen.add(r.submission)
+        evidence.append(_run_evidence(store, r, bench, split, primary, version == current))
         est = (r.report(split).get("metrics") or {}).get(primary) or {}
         rows.append({"type": "run", "id": r.run_id, "submission": r.submission, "kind": r.kind, "n_runs": 1,
                      "seeds": [r.seed], "gt_only": r.gt_only, "value": r.metric(primary, split),
@@ -89,4 +105,39 @@ def leaderboard_rows(store: Any, bench: Any, split: str, all_runs: bool = False,
     rows.sort(key=lambda e: (e["value"] is None, -(e["value"] or 0.0) if hib is not False else (e["value"] or 0.0), e["id"]))
     for i, e in enumerate(rows, 1):
         e["rank"] = i
+    leader = rows[0]["id"] if rows and rows[0]["value"] is not None else None
+    fam = family_verdicts(evidence, primary, hib is not False, n_archs=n_archs, leader=leader)
+    for e in rows:
+        e.update(fam.rows[e["id"]].to_dict())
     return rows
+
+
+def _run_evidence(store: Any, run: Any, bench: Any, split: str, metric: str, current: bool) -> Evidence:
+    """A single run's evidence for the family correction: its arch replicates on the board's resamples (current
+    version), else nothing (one stored value carries no noise estimate, the row stays out of the family)."""
+    if current:
+        try:
+            points, reps, _ = side_replicates(store, resolve(store, run.run_id), bench, split, metric, n_boot=ROW_BOOT)
+            return Evidence(run.run_id, points, reps, (run.seed,))
+        except HarnessError:  # predictions no longer readable: the row is shown, without a verdict
+            pass
+    value = run.metric(metric, split)
+    return Evidence(run.run_id, np.array([np.nan if value is None else float(value)]), None, (run.seed,))
+
+
+def group_board(store: Any, bench: Any, split: str, metric: str, sides: Sequence[Any], *,
+                n_boot: int = ROW_BOOT) -> list[dict[str, Any]]:
+    """Seed groups of the current version summarised on one metric, each with its family-wise verdict against
+    the best group (the app's group table): :meth:`GroupSummary.to_dict` plus ``version``,
+    ``tied_with_leader``, ``p_vs_leader`` and ``p_vs_leader_holm``."""
+    from harness.verdicts.groups import check_metric
+
+    out, evidence, n_archs = [], [], None
+    for side in sides:
+        points, reps, n_archs = side_replicates(store, side, bench, split, metric, n_boot=n_boot)
+        out.append({**summary_of(side, split, metric, points, reps, n_archs).to_dict(), "version": side.version})
+        evidence.append(Evidence(side.label, points, reps, tuple(side.seeds)))
+    fam = family_verdicts(evidence, metric, check_metric(metric), n_archs=n_archs)
+    for row in out:
+        row.update(fam.rows[row["id"]].to_dict())
+    return out

@@ -22,15 +22,16 @@ N_BOOT = 1000
 
 def metric_replicates(
     preds: Sequence[np.ndarray], truth: np.ndarray, params: np.ndarray | None, metric: str, *,
-    n_boot: int = N_BOOT, seed: int = 0,
+    n_boot: int = N_BOOT, seed: int = 0, clusters: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Point value per predictor (S,) and its values on ``n_boot`` arch resamples shared by all (B, S)."""
+    """Point value per predictor (S,) and its values on ``n_boot`` arch resamples shared by all (B, S);
+    ``clusters``: resample clusters of archs (NB201's isomorphism classes) instead of archs."""
     from harness.metrics.registry import point_values, prepare
     from harness.metrics.resampling import resample_values
 
     preps = [prepare(p, truth, params, [metric]) for p in preds]
     points = np.array([point_values(p, [metric])[metric] for p in preps], dtype=np.float64)
-    reps = resample_values(preps, [metric], n_boot, seed)
+    reps = resample_values(preps, [metric], n_boot, seed, clusters=clusters)
     return points, np.column_stack([r[metric] for r in reps])
 
 
@@ -154,6 +155,24 @@ def _gt_arrays(bench: Any, split: str) -> tuple[Any, np.ndarray, np.ndarray, np.
     return gt, idx, gt.mean_acc[idx], gt.params[idx]
 
 
+def _clusters(gt: Any, split: str) -> np.ndarray | None:
+    return gt.split_clusters(split) if hasattr(gt, "split_clusters") else None
+
+
+def side_replicates(store: Any, side: Side, bench: Any, split: str, metric: str, *, n_boot: int = N_BOOT,
+                    seed: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+    """A side's metric per run (S,), its values on the split's shared arch resamples (B, S), and n_archs.
+
+    The resamples depend only on (n_archs, n_boot, seed), so the replicates of every side of one board line up:
+    what :func:`harness.verdicts.family.family_verdicts` needs.
+    """
+    require_current_version(side, bench)
+    gt, idx, truth, params = _gt_arrays(bench, split)
+    points, reps = metric_replicates(_split_preds(store, side, gt, split), truth, params, metric, n_boot=n_boot, seed=seed,
+                                     clusters=_clusters(gt, split))
+    return points, reps, int(idx.size)
+
+
 def summarize(store: Any, side: Side, bench: Any, split: str, metric: str, *, n_boot: int = N_BOOT,
               seed: int = 0, level: float = LEVEL) -> GroupSummary:
     """A side's mean metric with an interval over seeds and archs (archs only for a single run).
@@ -161,12 +180,16 @@ def summarize(store: Any, side: Side, bench: Any, split: str, metric: str, *, n_
     The side must be of ``bench``'s current version (the metrics are recomputed against its GT); a side of an
     older version is summarised from its stored values instead: :func:`stored_summary`.
     """
-    require_current_version(side, bench)
-    gt, idx, truth, params = _gt_arrays(bench, split)
-    points, reps = metric_replicates(_split_preds(store, side, gt, split), truth, params, metric, n_boot=n_boot, seed=seed)
+    points, reps, n = side_replicates(store, side, bench, split, metric, n_boot=n_boot, seed=seed)
+    return summary_of(side, split, metric, points, reps, n, level)
+
+
+def summary_of(side: Side, split: str, metric: str, points: np.ndarray, reps: np.ndarray, n_archs: int,
+               level: float = LEVEL) -> GroupSummary:
+    """The :class:`GroupSummary` of replicates already computed (:func:`side_replicates`)."""
     sd = float(np.std(points, ddof=1)) if points.size > 1 else None
-    return GroupSummary(side, metric, split, int(idx.size), tuple(float(v) for v in points), sd,
-                        group_interval(points, reps, level, n_archs=int(idx.size)))
+    return GroupSummary(side, metric, split, n_archs, tuple(float(v) for v in points), sd,
+                        group_interval(points, reps, level, n_archs=n_archs))
 
 
 def stored_summary(side: Side, split: str, metric: str, *, level: float = LEVEL) -> GroupSummary:
@@ -209,7 +232,7 @@ def compare_sides(store: Any, a: Side, b: Side, bench: Any, split: str, metric: 
     hib = check_metric(metric)
     gt, idx, truth, params = _gt_arrays(bench, split)
     pa, pb = _split_preds(store, a, gt, split), _split_preds(store, b, gt, split)
-    points, reps = metric_replicates(pa + pb, truth, params, metric, n_boot=n_boot, seed=seed)
+    points, reps = metric_replicates(pa + pb, truth, params, metric, n_boot=n_boot, seed=seed, clusters=_clusters(gt, split))
     k = len(pa)
     paired = (a.training_noise and b.training_noise and None not in a.seeds and a.seeds == b.seeds)
     return compare_groups(metric, hib, points[:k], reps[:, :k], points[k:], reps[:, k:], paired_by_seed=paired,

@@ -54,7 +54,9 @@ for bench in benchmarks:
                   if sort_metric in tables.sortable_metrics() else [])
         if groups:
             st.markdown("**Seed groups** — each trainer scored with several training seeds; the CI includes the "
-                        "training-seed variance as well as the sampling of GT archs (`nas-harness score DIR --seeds 5`).")
+                        "training-seed variance as well as the sampling of GT archs (`nas-harness score DIR --seeds 5`). "
+                        "*tied with leader*: not shown different from the best group after Holm's correction over all "
+                        "pairs of this table.")
             st.dataframe(tables.group_frame(groups, sort_metric), hide_index=True, width="stretch", key=f"lb_groups_{bench}_{label}",
                          column_config={tables.label(sort_metric): st.column_config.NumberColumn(tables.label(sort_metric), format=f"%.{tables.digits(sort_metric)}f"),
                                         "run SD": st.column_config.NumberColumn("run SD", format="%.3f", help="SD of the metric between the group's runs")})

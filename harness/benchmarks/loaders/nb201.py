@@ -40,6 +40,7 @@ from harness.data.hashing import hash_arrays
 from harness.data.imagenet16 import IMAGENET16, NUM_CLASSES_NB201, read_imagenet16
 from harness.errors import DataError, GroundTruthError, InvalidArchError
 from harness.gt.gt_file import GroundTruth, released_gt, split_dev_test
+from harness.spaces.nb201_iso import isomorphism_classes
 
 if TYPE_CHECKING:
     import torch
@@ -220,7 +221,11 @@ def _gt_nb201_csv(bench: BenchmarkLike) -> GroundTruth:
     order = np.argsort(index, kind="stable")
     archs = [archs[i] for i in order]
     acc_arr = (acc[order] / 100.0)[:, None]
-    splits = split_dev_test(len(archs), float(spec.get("test_fraction", 0.5)), int(spec.get("split_seed", 0)))
+    index = index[order]
+    classes = isomorphism_classes(archs)
+    if bool(spec.get("deisomorphise", False)):
+        archs, acc_arr, index, classes = _one_per_class(archs, acc_arr, index, classes)
+    splits = split_by_class(classes, float(spec.get("test_fraction", 0.5)), int(spec.get("split_seed", 0)))
     attrs = {
         "source": str(path),
         "column": column,
@@ -233,11 +238,39 @@ def _gt_nb201_csv(bench: BenchmarkLike) -> GroundTruth:
         },
         "seeds": "one column: NAS-Bench-201's mean over its trained seeds (per-seed values not in the file)",
         "noise_ceiling": NOISE_CEILING_NOTE,
+        "isomorphs": ("dev/test split by isomorphism class (no class in both); the bootstrap resamples classes"
+                      + ("; one arch per class, its GT the class mean" if spec.get("deisomorphise") else "")),
     }
-    return released_gt(space, archs, acc_arr, splits, index[order], attrs)
+    return released_gt(space, archs, acc_arr, splits, index, attrs, clusters=classes)
+
+
+def split_by_class(classes: np.ndarray, test_fraction: float, seed: int) -> dict[str, np.ndarray]:
+    """A seeded dev/test partition of the archs in which every isomorphism class lies wholly in one split.
+
+    Why: isomorphs are one network measured twice; with one in dev and its twin in test, dev scores leak into
+    test (4,750 of 7,812 test archs had an isomorph in dev under the per-arch split). The classes are split
+    with :func:`split_dev_test`'s rule (``test_fraction`` of the classes, seeded), then expanded to their archs.
+    """
+    ids = np.unique(classes)
+    by_class = split_dev_test(ids.size, test_fraction, seed)
+    test_classes = ids[by_class["test"]]
+    is_test = np.isin(classes, test_classes)
+    return {"test": np.flatnonzero(is_test), "dev": np.flatnonzero(~is_test)}
+
+
+def _one_per_class(archs: list[str], acc: np.ndarray, index: np.ndarray, classes: np.ndarray
+                   ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """The de-isomorphised set (as aw_nas evaluates NB201): one arch per class, the one with the lowest
+    NAS-Bench-201 index, its GT the mean accuracy of the class's archs (their differences are training noise)."""
+    ids, first, inverse = np.unique(classes, return_index=True, return_inverse=True)
+    sums = np.zeros((ids.size, acc.shape[1]))
+    np.add.at(sums, inverse, acc)
+    mean = sums / np.bincount(inverse, minlength=ids.size)[:, None]
+    keep = np.sort(first)  # archs are in index order, so the first of a class has its lowest index
+    return [archs[i] for i in keep], mean[inverse[keep]], index[keep], classes[keep]
 
 
 register_kind("gt", "nb201-csv", _gt_nb201_csv,
-              options=GT_SPLIT_OPTIONS | {"file": str, "user_data": bool, "column": str, "epochs": int},
+              options=GT_SPLIT_OPTIONS | {"file": str, "user_data": bool, "column": str, "epochs": int, "deisomorphise": bool},
               required=("file", "column"), doc="one accuracy column (in %) of a CSV with an `ArchitectureString` column")
 
