@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.challenge.board import holm, tied_with_leader
+from harness.challenge.board import tied_with_leader
+from harness.verdicts.family import holm
 
 
 def test_holm_adjusts_as_the_step_down_procedure_says() -> None:

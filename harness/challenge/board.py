@@ -22,7 +22,6 @@ their value falls, without a rank.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,44 +37,21 @@ BOARD_BOOT = 400  # arch resamples per board (a ranking display, not a gate: as 
 PARAMS_BASELINE = "#params baseline"
 
 
-def holm(p_values: Sequence[float]) -> np.ndarray:
-    """Holm's step-down adjusted p-values (Holm 1979): max over j <= i of min(1, (m - j + 1) p_(j)), input order."""
-    p = np.asarray(p_values, dtype=np.float64)
-    if p.size == 0:
-        return p
-    order = np.argsort(p, kind="stable")
-    adj = np.minimum(1.0, np.maximum.accumulate((p.size - np.arange(p.size)) * p[order]))
-    out = np.empty(p.size)
-    out[order] = adj
-    return out
-
-
 def tied_with_leader(points: np.ndarray, reps: np.ndarray, metric: str, higher_is_better: bool, *, n_archs: int,
                      leader: int = 0, level: float = LEVEL) -> list[bool]:
     """Which rows are not shown different from row ``leader``, family-wise at ``1 - level`` over the whole board.
 
-    THE SEAM for the board's multiple-comparison rule. ``points`` (k,) are the rows' metric values and ``reps``
-    (B, k) their values on arch resamples shared by all rows. The family is every pair of rows (k(k-1)/2), not
-    only the leader's k-1 pairs: the leader is picked by the data, so only the set of all pairs is fixed in
-    advance. Each pair is compared on the shared resamples (:func:`harness.verdicts.stats.compare_groups`,
-    paired on archs), the p-values are Holm-adjusted (valid for any dependence between the comparisons), and a
-    row is tied when its adjusted p against the leader is above ``1 - level``; the leader itself is tied.
-    This is the rule of the verdicts package's ``family_verdicts`` (issue 30); at merge this body can call it
-    with one ``Evidence`` per row.
+    ``points`` (k,) are the rows' metric values and ``reps`` (B, k) their values on arch resamples shared by all
+    rows. The rule is the leaderboard's (:func:`harness.verdicts.family.family_verdicts`: Holm over all pairs of
+    rows, paired on the shared arch resamples); the leader itself is tied.
     """
-    from harness.verdicts.stats import compare_groups
+    from harness.verdicts.family import Evidence, family_verdicts
 
     k = int(np.asarray(points).size)
-    keys, raw = [], []
-    for i in range(k):
-        for j in range(i + 1, k):
-            c = compare_groups(metric, higher_is_better, points[i:i + 1], reps[:, i:i + 1], points[j:j + 1],
-                               reps[:, j:j + 1], level=level, n_archs=n_archs)
-            keys.append((i, j))
-            raw.append(c.p_value)
-    adjusted = dict(zip(keys, holm(raw)))
-    alpha = 1.0 - level
-    return [i == leader or float(adjusted[(min(i, leader), max(i, leader))]) > alpha for i in range(k)]
+    rows = [Evidence(str(i), np.asarray(points[i:i + 1], dtype=np.float64), np.asarray(reps[:, i:i + 1]))
+            for i in range(k)]
+    result = family_verdicts(rows, metric, higher_is_better, level=level, n_archs=n_archs, leader=str(leader))
+    return [bool(result.rows[str(i)].tied_with_leader) for i in range(k)]
 
 
 def _direction(metric: str) -> bool:
