@@ -25,6 +25,7 @@ import numpy as np
 from harness.version import __version__
 from harness.benchmarks import Benchmark, get_benchmark
 from harness.errors import HarnessError, ManifestError, SubmissionError, one_line
+from harness.faults import participant_bytes
 from harness.gt.gt_file import GroundTruth
 from harness.metrics import evaluate_predictions
 from harness.progress import ProgressArg, ProgressEvent, resolve, restage
@@ -47,6 +48,9 @@ class ScoreOptions:
     gt_only: bool = False  # evaluate the GT archs only (quick iteration); the run records it
     group_id: str | None = None  # set by score_group
     on_metrics: Callable[[dict[str, Any]], None] | None = None  # the metrics payload, as soon as the GT archs are done
+    #: the name the run row carries from creation (a challenge job: its team, host-given); None: the manifest's name.
+    #: The manifest's own name is then kept as data only (in the stored manifest), never as the row's identity.
+    row_name: str | None = None
 
 
 def gt_positions(gt: GroundTruth) -> np.ndarray:
@@ -115,8 +119,9 @@ def _predict(
 
             budget = replace(budget, seconds=float(opts.budget_seconds))
         progress = resolve(opts.progress)
-        model = run_trainer(sub, bench, budget=budget, device=opts.device, seed=opts.seed,
-                            progress=restage(progress, "train"))
+        with participant_bytes("the trainer's output"):  # its out/state.pt is as hostile as a checkpoint
+            model = run_trainer(sub, bench, budget=budget, device=opts.device, seed=opts.seed,
+                                progress=restage(progress, "train"))
         timings["train_s"] = time.perf_counter() - t0
     return evaluate_gt_first(model, bench, archs, opts, timings, first, on_first)
 
@@ -140,11 +145,12 @@ def evaluate_gt_first(
     def run_pass(stage: str, positions: np.ndarray) -> np.ndarray:
         eval_progress = restage(progress, stage)
         subset = [archs[i] for i in positions]
-        if isinstance(model, SubnetModuleHandle):
-            # A submission's own module class: evaluated inside the sandbox, never unpickled here.
-            out = model.evaluate(bench, subset, device=opts.device, seed=opts.seed, progress=eval_progress)
-        else:
-            out = evaluate(model, bench, subset, evaluator=opts.evaluator, device=opts.device, progress=eval_progress)
+        with participant_bytes("the submission's weights"):  # evaluating them is reading participant bytes too
+            if isinstance(model, SubnetModuleHandle):
+                # A submission's own module class: evaluated inside the sandbox, never unpickled here.
+                out = model.evaluate(bench, subset, device=opts.device, seed=opts.seed, progress=eval_progress)
+            else:
+                out = evaluate(model, bench, subset, evaluator=opts.evaluator, device=opts.device, progress=eval_progress)
         out = np.asarray(out, dtype=np.float64)
         if out.shape != (positions.size,) or not np.all(np.isfinite(out)):
             raise SubmissionError("the supernet produced non-finite scores for some subnets")
@@ -173,11 +179,12 @@ def score_submission(sub_dir: Path, store: ResultStore, opts: ScoreOptions | Non
     started = time.perf_counter()
     sub_dir = Path(sub_dir)
     try:
-        sub = load_submission(sub_dir)
-    except ManifestError as exc:
+        with participant_bytes(f"submission folder {sub_dir.name}"):
+            sub = load_submission(sub_dir)
+    except (ManifestError, SubmissionError) as exc:
         # A run row still records the attempt, so a challenge host sees every failed upload.
         run_id = store.create_run(
-            benchmark="?", submission=sub_dir.name, kind="?", submission_hash="", harness_version=__version__,
+            benchmark="?", submission=opts.row_name or sub_dir.name, kind="?", submission_hash="", harness_version=__version__,
             gt_hash="", manifest={}, description="",
         )
         store.fail_run(run_id, str(exc), {"total_s": time.perf_counter() - started})
@@ -187,7 +194,7 @@ def score_submission(sub_dir: Path, store: ResultStore, opts: ScoreOptions | Non
     archs = bench.archs()
     run_id = store.create_run(
         benchmark=bench.name,
-        submission=sub.manifest.name,
+        submission=opts.row_name or sub.manifest.name,
         kind=sub.kind,
         submission_hash=sub.content_hash,
         harness_version=__version__,

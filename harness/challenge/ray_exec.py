@@ -57,6 +57,7 @@ def predict_on_node(sub_zip: bytes, benchmark: str, opts: dict[str, Any], chunk:
     """
     from harness.benchmarks import get_benchmark
     from harness.challenge.intake import extract_zip
+    from harness.faults import participant_bytes
     from harness.scoring import ScoreOptions, predict_all
     from harness.submission import load_submission
 
@@ -69,7 +70,8 @@ def predict_on_node(sub_zip: bytes, benchmark: str, opts: dict[str, Any], chunk:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nas-harness-ray-") as tmp:
         folder = extract_zip(sub_zip, Path(tmp) / "sub", max(len(sub_zip) * 200, 1 << 20))
-        sub = load_submission(folder)
+        with participant_bytes("the submission folder"):
+            sub = load_submission(folder)
         bench = get_benchmark(benchmark)
         archs = bench.archs()
         if chunk is not None:
@@ -81,8 +83,9 @@ def predict_on_node(sub_zip: bytes, benchmark: str, opts: dict[str, Any], chunk:
             from harness.evaluation import evaluate
             from harness.submission import load_checkpoint
 
-            pred = evaluate(load_checkpoint(sub.payload_path, bench), bench, archs, evaluator=so.evaluator,
-                            device=so.device, progress=False)
+            model = load_checkpoint(sub.payload_path, bench)
+            with participant_bytes("the submission's weights"):
+                pred = evaluate(model, bench, archs, evaluator=so.evaluator, device=so.device, progress=False)
         else:
             pred = predict_all(sub, bench, archs, so, timings)
     timings["node_s"] = time.perf_counter() - started
@@ -159,7 +162,7 @@ def record_predictions(host: Any, job: Any, result: dict[str, Any], wall_s: floa
     archs = bench.archs()
     store = host.store
     run_id = store.create_run(
-        benchmark=bench.name, submission=sub.manifest.name, kind=sub.kind, submission_hash=sub.content_hash,
+        benchmark=bench.name, submission=job.team, kind=sub.kind, submission_hash=sub.content_hash,
         harness_version=__version__, gt_hash=gt.content_hash, bench_version=bench.version, manifest=sub.manifest.as_dict(),
         description=sub.manifest.description,
     )

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import InvalidArchError, SubmissionError
+from harness.faults import participant_bytes
 from harness.spaces import SearchSpace
 from harness.submission.text import printable
 
@@ -344,8 +345,9 @@ def read_predictions(path: Path, archs: list[str], space: SearchSpace, *, max_by
     duplicate, unknown or non-finite entries.
     """
     path = Path(path)
-    entries = parse_predictions_file(path, max_bytes=max_bytes, n_archs=len(archs))
-    return align_predictions(entries, archs, space, source=path.name)
+    with participant_bytes(f"predictions file {path.name}"):
+        entries = parse_predictions_file(path, max_bytes=max_bytes, n_archs=len(archs))
+        return align_predictions(entries, archs, space, source=path.name)
 
 
 def write_predictions(path: Path, archs: Sequence[str], scores: Sequence[float] | np.ndarray) -> None:
