@@ -41,6 +41,12 @@ class ChallengeError(HarnessError):
     exit_code = 7
 
 
+class PhaseOpenError(ChallengeError):
+    """A reveal asked for while its phase still takes uploads: a usage error (exit 2), nothing is revealed."""
+
+    exit_code = 2
+
+
 @dataclass(frozen=True)
 class Limits:
     """Per team and phase. ``None`` is no limit. ``count_failed``: whether submissions that fail by their own

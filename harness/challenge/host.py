@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.challenge import teams as team_rules
 from harness.challenge.clock import Clock, system_clock
-from harness.challenge.config import Challenge, ChallengeError, Phase, parse_challenge
+from harness.challenge.config import Challenge, ChallengeError, Phase, PhaseOpenError, parse_challenge
 from harness.errors import StoreError
 from harness.store.queue import Job, QueueStore, new_job_id
 
@@ -47,7 +47,10 @@ class Host:
         return int(self.clock() * 1e9)
 
     def open_phase(self) -> Phase:
+        """The phase taking uploads now; a revealed phase takes none, for good (its hidden split is public)."""
         phase = self.challenge.open_phase(self.clock())
+        if phase is not None and phase.name in self.queue.revealed(self.name):
+            raise ChallengeError(f"phase {phase.name} of challenge {self.name} was revealed; it takes no more submissions")
         if phase is None:
             upcoming = [p for p in self.challenge.phases if p.start_s > self.clock()]
             hint = f"; the next one ({upcoming[0].name}) opens {upcoming[0].start:%Y-%m-%d %H:%M} UTC" if upcoming else "; the challenge is over"
@@ -110,8 +113,17 @@ class Host:
             "updated_ns": now, "counted": 0, "rerun_of": old.job_id,
         })
 
-    def reveal(self, phase: str) -> None:
-        self.challenge.phase(phase)
+    def reveal(self, phase: str, *, end_now: bool = False) -> None:
+        """Show a phase's board and hidden-split values to participants, which also closes it to uploads for good.
+
+        Refused while the phase is open (a team could upload, see its hidden score and move up) unless the host
+        ends it now explicitly (``end_now``): uploads to it are refused from then on (:meth:`open_phase`).
+        """
+        p = self.challenge.phase(phase)
+        if p.is_open(self.clock()) and not end_now:
+            raise PhaseOpenError(
+                f"phase {p.name} is open until {p.end:%Y-%m-%d %H:%M} UTC; reveal it after it ends, or end it now "
+                "with --force --end-now (it then takes no more submissions, for good)")
         self.queue.reveal(self.name, phase, self.now_ns())
 
     def select(self, team: str, job_id: str) -> None:

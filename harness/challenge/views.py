@@ -1,8 +1,14 @@
 """What participants and the host see: "my submissions", the phase leaderboards and the final ranking.
 
+One visibility rule (:class:`Viewer`): a participant sees their own team's submissions, and the boards of phases
+that are public or revealed; nothing else (no other team's manifests, errors, per-arch values, runs of a hidden
+phase). The host sees everything. ``visibility = "hidden"`` hides a phase whatever its split: until the host
+reveals it, no value of the split it ranks on is shown to anyone but the host, not even a team's own.
+
 Why every view is built here and nowhere else: a blind phase must not show a hidden-split value anywhere (pages,
 "my submissions", downloads, CLI), so all of them are built from these rows, and a participant's rows are built
-without the hidden value rather than with it and then hidden. The final ranking picks one entry per team by
+without the hidden value rather than with it and then hidden. The app's general pages (Leaderboard, Submission,
+Compare) read the store's runs directly, so with a challenge hosted they are the host's only. The final ranking picks one entry per team by
 the challenge's rule (selected, latest, or best on the *public* split) and only then ranks those entries on the
 phase's split: choosing each team's best run on the hidden split would itself leak it.
 """
@@ -12,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +40,43 @@ def _secs(a: int | None, b: int | None) -> float | None:
     return None if a is None or b is None else round((b - a) / 1e9, 1)
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: the host (everything), a participant's team (known from its token), or anyone (no team)."""
+
+    team: str | None = None
+    host: bool = False
+
+    def sees_job(self, job: Job) -> bool:
+        """A submission's row (status, error, timings, scores) is its team's and the host's, nobody else's."""
+        return self.host or (self.team is not None and job.team == self.team)
+
+
+HOST = Viewer(host=True)
+ANYONE = Viewer()
+
+
+def board_visible(host: Host, phase: Phase, viewer: Viewer = ANYONE) -> bool:
+    """Whether ``viewer`` may see ``phase``'s board: the host always; others when it is public or revealed."""
+    return viewer.host or host.revealed(phase)
+
+
+def visible_splits(host: Host, phase: Phase, viewer: Viewer = ANYONE) -> tuple[str, ...]:
+    """The GT splits whose values of ``phase``'s runs ``viewer`` may see.
+
+    The host: both. Others, once the board is visible: the public split and the phase's own. Before that: the
+    public split only, and not even that when the phase ranks on it (a hidden phase on the dev split).
+    """
+    if viewer.host:
+        return (PUBLIC_SPLIT, "test")
+    if board_visible(host, phase, viewer):
+        return tuple(dict.fromkeys((PUBLIC_SPLIT, phase.split)))
+    return tuple(s for s in (PUBLIC_SPLIT,) if s != phase.split)
+
+
 def hidden_visible(host: Host, phase: Phase) -> bool:
     """Whether participants may see hidden-split (test) values of this phase's runs."""
-    return phase.split != PUBLIC_SPLIT and host.revealed(phase)
+    return "test" in visible_splits(host, phase)
 
 
 def _value(run: Any, split: str) -> float | None:
@@ -60,11 +101,13 @@ def _status(job: Job) -> str:
 
 def participant_rows(host: Host, team: str) -> list[dict[str, Any]]:
     """A team's submissions, newest first: status, one-line error, timings, scores it may see."""
-    jobs = host.queue.jobs(host.name, team=team)
+    viewer = Viewer(team=team)
+    jobs = [j for j in host.queue.jobs(host.name, team=team) if viewer.sees_job(j)]
     runs = _runs(host, jobs)
     rows = []
     for j in reversed(jobs):
         phase = host.challenge.phase(j.phase)
+        splits = visible_splits(host, phase, viewer)
         run = runs.get(j.run_id or "")
         row: dict[str, Any] = {
             "submission": j.job_id, "phase": j.phase, "status": _status(j), "kind": j.kind,
@@ -72,9 +115,9 @@ def participant_rows(host: Host, team: str) -> list[dict[str, Any]]:
             "ran_s": _secs(j.started_ns, j.finished_ns) if j.state in ("finished", "failed") else None,
             "attempts": j.attempts, "counted": limit_rules.counts(j, phase.limits), "selected": j.selected,
             "error": (PLATFORM_NOTE if j.error_kind == "platform" else j.error) or "",
-            f"{PUBLIC_SPLIT} score": _value(run, PUBLIC_SPLIT),
+            f"{PUBLIC_SPLIT} score": _value(run, PUBLIC_SPLIT) if PUBLIC_SPLIT in splits else None,
         }
-        if hidden_visible(host, phase):
+        if "test" in splits:
             row["test score"] = _value(run, "test")
         rows.append(row)
     return rows
@@ -155,10 +198,10 @@ def _primary_key(runs: dict[str, Any]):
 
 
 def leaderboard(host: Host, phase_name: str, *, host_view: bool = False) -> list[dict[str, Any]]:
-    """One row per team, ranked on the phase's split. Participants get ``[]`` for a hidden, unrevealed phase."""
+    """One row per team, ranked on the phase's split. Participants get ``[]`` for a hidden, unrevealed phase
+    (whatever its split)."""
     phase = host.challenge.phase(phase_name)
-    show_hidden = host_view or phase.split == PUBLIC_SPLIT or hidden_visible(host, phase)
-    if not show_hidden:
+    if not board_visible(host, phase, HOST if host_view else ANYONE):
         return []
     entries = _entries(host, phase)
     key = _primary_key({})

@@ -47,7 +47,7 @@ for phase in host.challenge.phases:
     st.markdown(f"**{plain(phase.name)}** · ranked on the {'public' if phase.split == 'dev' else 'hidden'} split")
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    elif phase.split != "dev" and not host_view and not views.hidden_visible(host, phase):
+    elif not views.board_visible(host, phase, views.HOST if host_view else views.ANYONE):
         st.caption("Hidden until the host reveals it.")
     else:
         st.caption("No finished submissions yet.")
