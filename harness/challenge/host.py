@@ -76,7 +76,10 @@ class Host:
         return token
 
     def team(self, name: str) -> str:
-        found = self.queue.team_by_key(self.name, team_rules.name_key(name or ""))
+        """The team a name denotes, by :func:`~harness.challenge.teams.name_key` (recomputed on the stored names,
+        so teams added under an older key function are still found)."""
+        key = team_rules.name_key(name or "")
+        found = next((n for n, _ in self.queue.teams(self.name) if team_rules.name_key(n) == key), None)
         if found is None:
             raise ChallengeError(f"no team {name!r} in challenge {self.name} (add it with `nas-harness challenge team add`)")
         return found
