@@ -24,7 +24,7 @@ import numpy as np
 
 from harness.version import __version__
 from harness.benchmarks import Benchmark, get_benchmark
-from harness.errors import HarnessError, ManifestError, SubmissionError, one_line
+from harness.errors import EvaluationTimeoutError, HarnessError, ManifestError, SubmissionError, one_line
 from harness.faults import participant_bytes
 from harness.gt.gt_file import GroundTruth
 from harness.metrics import evaluate_predictions
@@ -141,9 +141,12 @@ def evaluate_gt_first(
     rest = np.setdiff1d(np.arange(len(archs)), first)
     pred = np.full(len(archs), np.nan)
     progress = resolve(opts.progress)
+    cap = float(bench.budget.eval_seconds)
+    timings["eval_cap_s"] = cap
+    deadline = time.monotonic() + cap
 
     def run_pass(stage: str, positions: np.ndarray) -> np.ndarray:
-        eval_progress = restage(progress, stage)
+        eval_progress = capped(restage(progress, stage), deadline, cap)
         subset = [archs[i] for i in positions]
         with participant_bytes("the submission's weights"):  # evaluating them is reading participant bytes too
             if isinstance(model, SubnetModuleHandle):
@@ -169,6 +172,19 @@ def evaluate_gt_first(
         if isinstance(model, SubnetModuleHandle):
             model.close()
     return pred
+
+
+def capped(progress: Callable[[ProgressEvent], None], deadline: float, cap: float) -> Callable[[ProgressEvent], None]:
+    """``progress`` that stops the evaluation once ``time.monotonic()`` passes ``deadline``.
+
+    Why through progress: the evaluators report after every chunk (fast) or subnet (reference loop), in the
+    process that waits on their workers, so raising there stops the pass (its workers are terminated)."""
+    def report(event: ProgressEvent) -> None:
+        if time.monotonic() > deadline:
+            raise EvaluationTimeoutError(f"the evaluation ran past the benchmark's wall-clock cap of {cap:g} s and was stopped")
+        progress(event)
+
+    return report
 
 
 def score_submission(sub_dir: Path, store: ResultStore, opts: ScoreOptions | None = None) -> RunRecord:

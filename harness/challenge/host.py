@@ -96,8 +96,31 @@ class Host:
 
     def cancel(self, job_id: str) -> Job:
         """Cancel a waiting or running job (a running worker's result is then refused: its lease is gone)."""
-        return self._transition(job_id, "cancelled", ("submitted", "queued", "running"), counted=0,
-                                finished_ns=self.now_ns(), error="cancelled by the host")
+        job = self._transition(job_id, "cancelled", ("submitted", "queued", "running"), counted=0,
+                               finished_ns=self.now_ns(), error="cancelled by the host")
+        self.prune_uploads()
+        return job
+
+    def prune_uploads(self) -> list[str]:
+        """Delete the uploads of failed and cancelled jobs beyond ``[submissions] failed_uploads_mb``, oldest first.
+
+        Why: every upload is written to the host's disk, and failed ones cost a team nothing where failures do not
+        count, so without a bound a team fills the disk. Finished uploads are kept (they are on the board, and the
+        limits bound them); so are those of platform failures (the host reruns them once the platform is fixed).
+        Returns the job ids whose uploads were deleted.
+        """
+        ended = [j for j in self.queue.jobs(self.name, states=["failed", "cancelled"])
+                 if not (j.state == "failed" and j.error_kind == "platform") and self.upload_dir(j.upload).is_dir()]
+        sizes = {j.job_id: _tree_bytes(self.upload_dir(j.upload)) for j in ended}
+        total = sum(sizes.values())
+        removed: list[str] = []
+        for job in sorted(ended, key=lambda j: (j.finished_ns or j.updated_ns, j.job_id)):
+            if total <= self.challenge.failed_uploads_bytes:
+                break
+            shutil.rmtree(self.upload_dir(job.upload), ignore_errors=True)
+            total -= sizes[job.job_id]
+            removed.append(job.job_id)
+        return removed
 
     def rerun(self, job_id: str) -> Job:
         """Score a finished or failed submission again as a new job that never counts against limits; its result
@@ -106,7 +129,8 @@ class Host:
         if old.state not in ("finished", "failed", "cancelled"):
             raise ChallengeError(f"submission {job_id} is {old.state}; only a finished, failed or cancelled one can be rerun")
         if not self.upload_dir(old.job_id).is_dir():
-            raise ChallengeError(f"the upload of submission {job_id} is gone from {self.challenge.uploads_dir}")
+            raise ChallengeError(f"the upload of submission {job_id} is gone from {self.challenge.uploads_dir} (failed and "
+                                 "cancelled uploads beyond [submissions] failed_uploads_mb are deleted, oldest first)")
         new_id = new_job_id()
         shutil.copytree(self.upload_dir(old.job_id), self.upload_dir(new_id), symlinks=True)
         now = self.now_ns()
@@ -160,6 +184,10 @@ class Host:
             path.write_text(views.to_csv(rows), encoding="utf-8")
             written.append(path)
         return written
+
+
+def _tree_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def _reference_names() -> set[str]:

@@ -27,6 +27,10 @@ MAX_RATIO = 200  # a member inflating more than this over its compressed size is
 
 
 def _member_path(name: str) -> PurePosixPath:
+    from harness.submission.text import control_chars, printable
+
+    if control_chars(name):  # ESC/OSC, bidi overrides: the name would reach the host's terminal and file listings
+        raise ChallengeError(f"the zip holds a member whose name has control characters ({printable(name, 60)}); use plain file names")
     if "\\" in name or "\0" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise ChallengeError(f"the zip holds a member with an absolute or non-POSIX path ({name[:60]!r}); zip a plain folder")
     path = PurePosixPath(name)

@@ -83,9 +83,14 @@ def predict_on_node(sub_zip: bytes, benchmark: str, opts: dict[str, Any], chunk:
             from harness.evaluation import evaluate
             from harness.submission import load_checkpoint
 
+            from harness.progress import silent
+            from harness.scoring import capped
+
             model = load_checkpoint(sub.payload_path, bench)
+            cap = float(bench.budget.eval_seconds)
             with participant_bytes("the submission's weights"):
-                pred = evaluate(model, bench, archs, evaluator=so.evaluator, device=so.device, progress=False)
+                pred = evaluate(model, bench, archs, evaluator=so.evaluator, device=so.device,
+                                progress=capped(silent, time.monotonic() + cap, cap))
         else:
             pred = predict_all(sub, bench, archs, so, timings)
     timings["node_s"] = time.perf_counter() - started

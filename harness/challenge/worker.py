@@ -147,6 +147,8 @@ def run_worker(
             if on_event:
                 on_event("claimed", job, f"attempt {job.attempts} on {device}")
             out = run_job(host, job, owner, device=device, execute=execute)
+            if out.event in ("failed", "lost"):
+                host.prune_uploads()  # failed and cancelled uploads are bounded ([submissions] failed_uploads_mb)
             with lock:
                 outcomes.append(out)
             if on_event:

@@ -96,6 +96,7 @@ def _worker(args: dict[str, Any], tasks: Any, results: Any, parent: int) -> None
         return
     results.put(("started", os.getpid()))
     torch.set_num_threads(1)
+    torch.set_flush_denormal(True)  # subnormal weights must not slow the evaluation (harness.evaluation.denormals)
     try:
         run = job_runner(args["jobs"], args["dims"], args["data"], args["opts"], args["sched"], args["eps"])
         while True:
