@@ -81,19 +81,10 @@ def world(tiny_env, tmp_path: Path) -> dict:
 
 
 def _blob(at: AppTest) -> bytes:
-    parts: list[bytes] = []
+    """Every element the last run sent, and every table's cells as text (tables travel as Arrow bytes)."""
+    from test_challenge_app import _blob as elements
 
-    def walk(node) -> None:
-        proto = getattr(node, "proto", None)
-        if proto is not None and hasattr(proto, "SerializeToString"):
-            parts.append(proto.SerializeToString())
-        for child in getattr(node, "children", {}).values():
-            walk(child)
-
-    walk(at._tree)
-    for df in at.dataframe:  # tables travel as Arrow bytes: their cells as text too
-        parts.append(df.value.to_csv().encode())
-    return b"\n".join(parts)
+    return b"\n".join([elements(at), *(df.value.to_csv().encode() for df in at.dataframe)])
 
 
 def _leaks(blob: bytes, world: dict) -> list[str]:
