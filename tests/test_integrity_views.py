@@ -150,6 +150,7 @@ def test_reveal_refused_while_open_and_final_once_done(world: dict, tiny_env) ->
     proc = subprocess.run([*cli, "--force", "--end-now"], capture_output=True, text=True, env=tiny_env)
     assert proc.returncode == 0, proc.stderr
     assert views.leaderboard(host, "final") and all(r["dev score"] is not None for r in views.participant_rows(host, "Alpha"))
+    assert host.accepting_phase() is None and views.quota_line(host, "Alpha") == "no phase is open for submissions"
     again = predictions_folder(world["folder"].parent / "late", "late", 0.9)
     with pytest.raises(ChallengeError, match="was revealed; it takes no more submissions"):
         intake.submit_zip(host, world["tokens"]["Alpha"], intake.zip_folder(again))

@@ -46,10 +46,15 @@ class Host:
     def now_ns(self) -> int:
         return int(self.clock() * 1e9)
 
-    def open_phase(self) -> Phase:
-        """The phase taking uploads now; a revealed phase takes none, for good (its hidden split is public)."""
+    def accepting_phase(self) -> Phase | None:
+        """The phase taking uploads now, or None; a revealed phase takes none, for good (its hidden split is public)."""
         phase = self.challenge.open_phase(self.clock())
-        if phase is not None and phase.name in self.queue.revealed(self.name):
+        return None if phase is None or phase.name in self.queue.revealed(self.name) else phase
+
+    def open_phase(self) -> Phase:
+        """The phase taking uploads now, or a one-line ChallengeError saying why none does."""
+        phase = self.challenge.open_phase(self.clock())
+        if phase is not None and self.accepting_phase() is None:
             raise ChallengeError(f"phase {phase.name} of challenge {self.name} was revealed; it takes no more submissions")
         if phase is None:
             upcoming = [p for p in self.challenge.phases if p.start_s > self.clock()]

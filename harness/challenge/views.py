@@ -138,9 +138,9 @@ def host_rows(host: Host, *, states: list[str] | None = None) -> list[dict[str, 
 
 def quota_line(host: Host, team: str) -> str:
     """Remaining quota of the team in the open phase, as one line (or why there is none)."""
-    phase = host.challenge.open_phase(host.clock())
+    phase = host.accepting_phase()
     if phase is None:
-        return "no phase is open"
+        return "no phase is open for submissions"
     q = limit_rules.quota(host.queue.jobs(host.name, team=team, phase=phase.name), phase.limits, host.clock())
     part = lambda left: "unlimited" if left is None else str(left)  # noqa: E731
     return (f"phase {phase.name}: {part(q.left_today)} left today, {part(q.left_total)} left in the phase,"
