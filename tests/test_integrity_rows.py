@@ -13,7 +13,7 @@ from challenge_helpers import T0, write_challenge
 from harness.challenge import intake, open_challenge, worker
 from harness.challenge.clock import FakeClock
 
-SLOW_TRAINER = "import time\ndef train(ctx):\n    time.sleep(6)\n    return ctx.new_supernet()\n"
+SLOW_TRAINER = "import time\ndef train(ctx):\n    time.sleep(4)\n    return ctx.new_supernet()\n"
 
 
 def _folder(root: Path, name: str, manifest_name: str, kind: str) -> Path:
