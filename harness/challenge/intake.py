@@ -20,6 +20,7 @@ from harness.challenge import limits as limit_rules
 from harness.challenge.config import ChallengeError
 from harness.challenge.host import Host
 from harness.errors import HarnessError
+from harness.faults import participant_bytes
 from harness.store.queue import JOB_COLUMNS, Job, _job, new_job_id
 
 MAX_MEMBERS = 2000
@@ -104,7 +105,8 @@ def _validate(host: Host, folder: Path) -> tuple[str, str]:
         named = parse_manifest(folder / MANIFEST_NAME, check_benchmark=False).benchmark
         if named != c.benchmark:
             raise ChallengeError(f"this challenge is scored on benchmark {c.benchmark}; the manifest names {named[:60]!r}")
-        sub = load_submission(folder)
+        with participant_bytes("the upload"):
+            sub = load_submission(folder)
     except ChallengeError:
         raise
     except HarnessError as exc:

@@ -158,10 +158,12 @@ def record_predictions(host: Any, job: Any, result: dict[str, Any], wall_s: floa
     from harness.version import __version__
     from harness.benchmarks import get_benchmark
     from harness.errors import SubmissionError, one_line
+    from harness.faults import participant_bytes
     from harness.scoring import metrics_payload
     from harness.submission import load_submission
 
-    sub = load_submission(host.upload_dir(job.upload))
+    with participant_bytes("the submission folder"):
+        sub = load_submission(host.upload_dir(job.upload))
     bench = get_benchmark(host.challenge.benchmark)
     gt = bench.ground_truth()
     archs = bench.archs()
