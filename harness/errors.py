@@ -81,6 +81,12 @@ class BudgetExceededError(SubmissionError):
     """A trainer that ran past its wall-clock or memory budget."""
 
 
+class EvaluationTimeoutError(BudgetExceededError):
+    """A submission whose evaluation ran past the benchmark's wall-clock cap (``[budget] eval_seconds``).
+
+    The submission's fault: its weights decide the cost (subnormal floats, a slow module of its own)."""
+
+
 class SandboxViolationError(SubmissionError):
     """A trainer that tried something the sandbox forbids."""
 

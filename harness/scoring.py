@@ -24,7 +24,8 @@ import numpy as np
 
 from harness.version import __version__
 from harness.benchmarks import Benchmark, get_benchmark
-from harness.errors import HarnessError, ManifestError, SubmissionError, one_line
+from harness.errors import EvaluationTimeoutError, HarnessError, ManifestError, SubmissionError, one_line
+from harness.faults import participant_bytes
 from harness.gt.gt_file import GroundTruth
 from harness.metrics import evaluate_predictions
 from harness.progress import ProgressArg, ProgressEvent, resolve, restage
@@ -51,6 +52,9 @@ class ScoreOptions:
     #: train this many epochs instead of the budget's (``score --epochs``): the run is recorded off budget
     epochs: int | None = None
     on_metrics: Callable[[dict[str, Any]], None] | None = None  # the metrics payload, as soon as the GT archs are done
+    #: the name the run row carries from creation (a challenge job: its team, host-given); None: the manifest's name.
+    #: The manifest's own name is then kept as data only (in the stored manifest), never as the row's identity.
+    row_name: str | None = None
 
 
 def gt_positions(gt: GroundTruth) -> np.ndarray:
@@ -116,8 +120,10 @@ def _predict(
     else:
         budget = run_budget(bench, opts)
         progress = resolve(opts.progress)
-        model = run_trainer(sub, bench, budget=budget, device=opts.device, seed=opts.seed,
-                            progress=restage(progress, "train"), hparams=effective_hparams(sub, opts), output=output)
+        with participant_bytes("the trainer's output"):  # its out/state.pt is as hostile as a checkpoint
+            model = run_trainer(sub, bench, budget=budget, device=opts.device, seed=opts.seed,
+                                progress=restage(progress, "train"), hparams=effective_hparams(sub, opts),
+                                output=output)
         timings["train_s"] = time.perf_counter() - t0
     return evaluate_gt_first(model, bench, archs, opts, timings, first, on_first)
 
@@ -189,15 +195,19 @@ def evaluate_gt_first(
     rest = np.setdiff1d(np.arange(len(archs)), first)
     pred = np.full(len(archs), np.nan)
     progress = resolve(opts.progress)
+    cap = float(bench.budget.eval_seconds)
+    timings["eval_cap_s"] = cap
+    deadline = time.monotonic() + cap
 
     def run_pass(stage: str, positions: np.ndarray) -> np.ndarray:
-        eval_progress = restage(progress, stage)
+        eval_progress = capped(restage(progress, stage), deadline, cap)
         subset = [archs[i] for i in positions]
-        if isinstance(model, SubnetModuleHandle):
-            # A submission's own module class: evaluated inside the sandbox, never unpickled here.
-            out = model.evaluate(bench, subset, device=opts.device, seed=opts.seed, progress=eval_progress)
-        else:
-            out = evaluate(model, bench, subset, evaluator=opts.evaluator, device=opts.device, progress=eval_progress)
+        with participant_bytes("the submission's weights"):  # evaluating them is reading participant bytes too
+            if isinstance(model, SubnetModuleHandle):
+                # A submission's own module class: evaluated inside the sandbox, never unpickled here.
+                out = model.evaluate(bench, subset, device=opts.device, seed=opts.seed, progress=eval_progress)
+            else:
+                out = evaluate(model, bench, subset, evaluator=opts.evaluator, device=opts.device, progress=eval_progress)
         out = np.asarray(out, dtype=np.float64)
         if out.shape != (positions.size,) or not np.all(np.isfinite(out)):
             raise SubmissionError("the supernet produced non-finite scores for some subnets")
@@ -218,22 +228,40 @@ def evaluate_gt_first(
     return pred
 
 
+def capped(progress: Callable[[ProgressEvent], None], deadline: float, cap: float) -> Callable[[ProgressEvent], None]:
+    """``progress`` that stops the evaluation once ``time.monotonic()`` passes ``deadline``.
+
+    Why through progress: the evaluators report after every chunk (fast) or subnet (reference loop), in the
+    process that waits on their workers, so raising there stops the pass (its workers are terminated)."""
+    def report(event: ProgressEvent) -> None:
+        if time.monotonic() > deadline:
+            raise EvaluationTimeoutError(f"the evaluation ran past the benchmark's wall-clock cap of {cap:g} s and was stopped")
+        progress(event)
+
+    return report
+
+
 def score_submission(sub_dir: Path, store: ResultStore, opts: ScoreOptions | None = None) -> RunRecord:
-    """Score the submission in ``sub_dir`` and record the run; raises HarnessError (after recording) on failure."""
+    """Score the submission in ``sub_dir`` and record the run; raises HarnessError (after recording) on failure.
+
+    A raised exception carries the failed run's id as ``run_id``: a challenge job keeps it, so its team can read
+    the trainer's output of a failed attempt."""
     from harness.submission import load_submission
 
     opts = opts or ScoreOptions()
     started = time.perf_counter()
     sub_dir = Path(sub_dir)
     try:
-        sub = load_submission(sub_dir)
-    except ManifestError as exc:
+        with participant_bytes(f"submission folder {sub_dir.name}"):
+            sub = load_submission(sub_dir)
+    except (ManifestError, SubmissionError) as exc:
         # A run row still records the attempt, so a challenge host sees every failed upload.
         run_id = store.create_run(
-            benchmark="?", submission=sub_dir.name, kind="?", submission_hash="", harness_version=__version__,
+            benchmark="?", submission=opts.row_name or sub_dir.name, kind="?", submission_hash="", harness_version=__version__,
             gt_hash="", manifest={}, description="",
         )
         store.fail_run(run_id, str(exc), {"total_s": time.perf_counter() - started})
+        exc.run_id = run_id  # type: ignore[attr-defined]  # a challenge job keeps its failed run (its trainer log)
         raise
     bench = get_benchmark(sub.manifest.benchmark)
     gt = bench.ground_truth()
@@ -246,7 +274,7 @@ def score_submission(sub_dir: Path, store: ResultStore, opts: ScoreOptions | Non
     output = _new_output() if sub.kind == "trainer" else None
     run_id = store.create_run(
         benchmark=bench.name,
-        submission=sub.manifest.name,
+        submission=opts.row_name or sub.manifest.name,
         kind=sub.kind,
         submission_hash=sub.content_hash,
         harness_version=__version__,
@@ -288,12 +316,15 @@ def score_submission(sub_dir: Path, store: ResultStore, opts: ScoreOptions | Non
         timings["total_s"] = time.perf_counter() - started
         _keep_output(store, run_id, bench, sub, opts, output)
         store.fail_run(run_id, str(exc), timings)
+        exc.run_id = run_id  # type: ignore[attr-defined]
         raise
     except BaseException as exc:  # KeyboardInterrupt / internal bugs: record, then let it propagate
         timings["total_s"] = time.perf_counter() - started
         _keep_output(store, run_id, bench, sub, opts, output)
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"internal error: {type(exc).__name__}: {exc}"
         store.fail_run(run_id, one_line(reason), timings)
+        if isinstance(exc, Exception):
+            exc.run_id = run_id  # type: ignore[attr-defined]
         raise
     return store.get_run(run_id)
 

@@ -49,7 +49,7 @@ def sidebar() -> AppContext:
             st.caption("**Host view** · all GT splits, the hidden test split included. Do not share this server.")
             st.caption(f"Store: `{ctx.store}`")
         state = data.store_state(ctx)
-        if state.kind == "ok":
+        if state.kind == "ok" and not participant_view(ctx):
             st.caption(f"{state.fingerprint[0]} run(s) in the store.")
         st.button("Refresh", help=f"Re-read the store (it is also checked every {WATCH_EVERY_S} s and on any interaction).", width="stretch")
         _watch_store(ctx, state.fingerprint)
@@ -63,9 +63,25 @@ def _watch_store(ctx: AppContext, seen: tuple[int, int]) -> None:
         st.rerun(scope="app")
 
 
+HOST_ONLY = ("This page lists every run of the store, so while a challenge is hosted it is the host's view only. "
+             "Participants: **My submissions** shows your team's submissions and the boards of public or revealed phases.")
+
+
+def participant_view(ctx: AppContext) -> bool:
+    """The public view of a hosted challenge: only the challenge pages' rule (harness.challenge.views) applies."""
+    from leaderboard_app.challenge_ui import challenge_folder
+
+    return ctx.public and challenge_folder() is not None
+
+
 def load() -> Loaded:
-    """The store's runs for the current mode; shows the empty or error state and stops the page when unusable."""
+    """The store's runs for the current mode; shows the empty or error state and stops the page when unusable.
+
+    In a hosted challenge's public view it stops every general page (host-only there, see :data:`HOST_ONLY`)."""
     ctx = settings.context()
+    if participant_view(ctx):
+        st.info(HOST_ONLY, icon=":material/lock:")
+        st.stop()
     state = data.store_state(ctx)
     if state.kind == "missing":
         where = "" if ctx.public else f" at `{ctx.store}`"

@@ -271,6 +271,9 @@ def test_scripted_challenge_two_phases_three_teams_to_reveal(tiny_env, tmp_path:
         best_public = max(runs, key=lambda r: r.metric(r.primary_metric, "dev"))
         assert by_team[team]["dev score"] == round(best_public.metric(best_public.primary_metric, "dev"), 4)
 
+    with pytest.raises(ChallengeError, match="is open until"):
+        host.reveal("final")  # a reveal while teams can still upload is refused
+    clock.advance(3 * DAY)  # the final phase has ended
     host.reveal("final")
     revealed = views.leaderboard(host, "final")
     assert revealed == hidden_board

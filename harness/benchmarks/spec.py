@@ -62,6 +62,9 @@ class Budget:
     epochs: int = 10
     seconds: float = 900.0
     memory_gb: float = 8.0
+    #: wall-clock cap on one submission's evaluation (the GT archs and the rest of the arch set): past it the
+    #: evaluation is stopped and fails as the submission's fault (weights can be made slow, e.g. subnormal floats)
+    eval_seconds: float = 14400.0
 
 
 class _Readable:

@@ -252,10 +252,20 @@ def select(
 
 
 @challenge_app.command("reveal")
-def reveal(folder: ChallengeArg, phase: Annotated[str, typer.Argument(help="Phase name.")]) -> None:
-    """Host: show a hidden phase's leaderboard and hidden-split scores to participants."""
+def reveal(
+    folder: ChallengeArg,
+    phase: Annotated[str, typer.Argument(help="Phase name.")],
+    force: Annotated[bool, typer.Option("--force", help="With --end-now: reveal a phase that is still open.")] = False,
+    end_now: Annotated[bool, typer.Option("--end-now", help="With --force: end the open phase now (no more uploads, for good).")] = False,
+) -> None:
+    """Host: show a phase's leaderboard and hidden-split scores to participants, after the phase ends (it then
+    takes no more submissions)."""
+    from harness.challenge.config import PhaseOpenError
+
+    if force != end_now:
+        raise PhaseOpenError("--force and --end-now go together: ending an open phase early must be said explicitly")
     host = _host(folder)
-    host.reveal(phase)
+    host.reveal(phase, end_now=end_now)
     console.print(f"phase {escape(phase)} of {host.name} is revealed")
 
 
@@ -271,9 +281,8 @@ def leaderboard(
     from harness.challenge import board, views
 
     host = _host(folder)
-    p = host.challenge.phase(phase)
     rows = board.challenge_board(host, phase, host_view=host_view)
-    if not rows and not host_view and p.split != "dev" and not views.hidden_visible(host, p):
+    if not rows and not views.board_visible(host, host.challenge.phase(phase), views.HOST if host_view else views.ANYONE):
         if as_json:
             _json([])
             return

@@ -30,7 +30,7 @@ _TOP_KEYS = {"name", "title", "benchmark", "store", "uploads", "require_approval
              "submissions", "ranking", "phases"}
 _LIMIT_KEYS = {"per_day", "total", "concurrent", "count_failed"}
 _SCORING_KEYS = {"n_boot", "seed", "device", "evaluator", "max_attempts", "lease_seconds", "heartbeat_seconds", "full_sweep"}
-_SUB_KEYS = {"kinds", "budget_seconds", "max_upload_mb"}
+_SUB_KEYS = {"kinds", "budget_seconds", "max_upload_mb", "failed_uploads_mb"}
 _RANK_KEYS = {"rule", "tie_break"}
 _PHASE_KEYS = {"name", "start", "end", "split", "visibility", "limits"}
 
@@ -39,6 +39,12 @@ class ChallengeError(HarnessError):
     """A challenge.toml that is missing or invalid, or a challenge action that its rules refuse."""
 
     exit_code = 7
+
+
+class PhaseOpenError(ChallengeError):
+    """A reveal asked for while its phase still takes uploads: a usage error (exit 2), nothing is revealed."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,8 @@ class Challenge:
     tie_break: tuple[str, ...]
     require_approval: bool = False
     reserved_names: tuple[str, ...] = field(default_factory=tuple)
+    #: bytes of failed and cancelled uploads kept on the host (oldest deleted first; 0: deleted when the job ends)
+    failed_uploads_bytes: int = 2 * 1024**3
 
     def phase(self, name: str) -> Phase:
         for p in self.phases:
@@ -276,6 +284,9 @@ def parse_challenge(path: str | Path) -> Challenge:
         raise _err(path, f"submissions.kinds must be a non-empty list of {', '.join(KINDS)}")
     budget = _number(sub, "budget_seconds", "submissions", path, None)
     max_mb = _number(sub, "max_upload_mb", "submissions", path, 64.0) or 64.0
+    failed_mb = sub.get("failed_uploads_mb", 2048)
+    if isinstance(failed_mb, bool) or not isinstance(failed_mb, (int, float)) or failed_mb < 0:
+        raise _err(path, "submissions.failed_uploads_mb must be a number >= 0 (0: delete failed and cancelled uploads at once)")
 
     rank = _table(raw, "ranking", path)
     _unknown(rank, _RANK_KEYS, "[ranking]", path)
@@ -306,6 +317,7 @@ def parse_challenge(path: str | Path) -> Challenge:
         tie_break=tuple(tie),
         require_approval=_bool(raw, "require_approval", "the top level", path, False),
         reserved_names=tuple(reserved),
+        failed_uploads_bytes=int(failed_mb * 1024**2),
     )
 
 
@@ -331,6 +343,7 @@ full_sweep = false           # false: jobs evaluate the GT archs only (what rank
 [submissions]
 kinds = ["predictions", "checkpoint", "trainer"]
 max_upload_mb = 64
+failed_uploads_mb = 2048     # failed and cancelled uploads kept for `challenge rerun` (oldest deleted first; 0: none)
 # budget_seconds = 900       # a trainer's wall-clock budget (default: the benchmark's)
 
 [limits]                     # per team and phase; a phase may override them in its own [phases.limits]

@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.challenge import teams as team_rules
 from harness.challenge.clock import Clock, system_clock
-from harness.challenge.config import Challenge, ChallengeError, Phase, parse_challenge
+from harness.challenge.config import Challenge, ChallengeError, Phase, PhaseOpenError, parse_challenge
 from harness.errors import StoreError
 from harness.store.queue import Job, QueueStore, new_job_id
 
@@ -46,8 +46,16 @@ class Host:
     def now_ns(self) -> int:
         return int(self.clock() * 1e9)
 
-    def open_phase(self) -> Phase:
+    def accepting_phase(self) -> Phase | None:
+        """The phase taking uploads now, or None; a revealed phase takes none, for good (its hidden split is public)."""
         phase = self.challenge.open_phase(self.clock())
+        return None if phase is None or phase.name in self.queue.revealed(self.name) else phase
+
+    def open_phase(self) -> Phase:
+        """The phase taking uploads now, or a one-line ChallengeError saying why none does."""
+        phase = self.challenge.open_phase(self.clock())
+        if phase is not None and self.accepting_phase() is None:
+            raise ChallengeError(f"phase {phase.name} of challenge {self.name} was revealed; it takes no more submissions")
         if phase is None:
             upcoming = [p for p in self.challenge.phases if p.start_s > self.clock()]
             hint = f"; the next one ({upcoming[0].name}) opens {upcoming[0].start:%Y-%m-%d %H:%M} UTC" if upcoming else "; the challenge is over"
@@ -73,7 +81,10 @@ class Host:
         return token
 
     def team(self, name: str) -> str:
-        found = self.queue.team_by_key(self.name, team_rules.name_key(name or ""))
+        """The team a name denotes, by :func:`~harness.challenge.teams.name_key` (recomputed on the stored names,
+        so teams added under an older key function are still found)."""
+        key = team_rules.name_key(name or "")
+        found = next((n for n, _ in self.queue.teams(self.name) if team_rules.name_key(n) == key), None)
         if found is None:
             raise ChallengeError(f"no team {name!r} in challenge {self.name} (add it with `nas-harness challenge team add`)")
         return found
@@ -91,8 +102,31 @@ class Host:
     def cancel(self, job_id: str) -> Job:
         """Cancel a waiting or running job. The worker running it sees the cancel at its next heartbeat and stops the
         work (sandbox killed, Ray tasks cancelled); a result that still arrives is refused (its lease is gone)."""
-        return self._transition(job_id, "cancelled", ("submitted", "queued", "running"), counted=0,
-                                finished_ns=self.now_ns(), error="cancelled by the host")
+        job = self._transition(job_id, "cancelled", ("submitted", "queued", "running"), counted=0,
+                               finished_ns=self.now_ns(), error="cancelled by the host")
+        self.prune_uploads()
+        return job
+
+    def prune_uploads(self) -> list[str]:
+        """Delete the uploads of failed and cancelled jobs beyond ``[submissions] failed_uploads_mb``, oldest first.
+
+        Why: every upload is written to the host's disk, and failed ones cost a team nothing where failures do not
+        count, so without a bound a team fills the disk. Finished uploads are kept (they are on the board, and the
+        limits bound them); so are those of platform failures (the host reruns them once the platform is fixed).
+        Returns the job ids whose uploads were deleted.
+        """
+        ended = [j for j in self.queue.jobs(self.name, states=["failed", "cancelled"])
+                 if not (j.state == "failed" and j.error_kind == "platform") and self.upload_dir(j.upload).is_dir()]
+        sizes = {j.job_id: _tree_bytes(self.upload_dir(j.upload)) for j in ended}
+        total = sum(sizes.values())
+        removed: list[str] = []
+        for job in sorted(ended, key=lambda j: (j.finished_ns or j.updated_ns, j.job_id)):
+            if total <= self.challenge.failed_uploads_bytes:
+                break
+            shutil.rmtree(self.upload_dir(job.upload), ignore_errors=True)
+            total -= sizes[job.job_id]
+            removed.append(job.job_id)
+        return removed
 
     def rerun(self, job_id: str) -> Job:
         """Score a finished or failed submission again as a new job that never counts against limits; its result
@@ -101,7 +135,8 @@ class Host:
         if old.state not in ("finished", "failed", "cancelled"):
             raise ChallengeError(f"submission {job_id} is {old.state}; only a finished, failed or cancelled one can be rerun")
         if not self.upload_dir(old.job_id).is_dir():
-            raise ChallengeError(f"the upload of submission {job_id} is gone from {self.challenge.uploads_dir}")
+            raise ChallengeError(f"the upload of submission {job_id} is gone from {self.challenge.uploads_dir} (failed and "
+                                 "cancelled uploads beyond [submissions] failed_uploads_mb are deleted, oldest first)")
         new_id = new_job_id()
         shutil.copytree(self.upload_dir(old.job_id), self.upload_dir(new_id), symlinks=True)
         now = self.now_ns()
@@ -111,8 +146,17 @@ class Host:
             "updated_ns": now, "counted": 0, "rerun_of": old.job_id,
         })
 
-    def reveal(self, phase: str) -> None:
-        self.challenge.phase(phase)
+    def reveal(self, phase: str, *, end_now: bool = False) -> None:
+        """Show a phase's board and hidden-split values to participants, which also closes it to uploads for good.
+
+        Refused while the phase is open (a team could upload, see its hidden score and move up) unless the host
+        ends it now explicitly (``end_now``): uploads to it are refused from then on (:meth:`open_phase`).
+        """
+        p = self.challenge.phase(phase)
+        if p.is_open(self.clock()) and not end_now:
+            raise PhaseOpenError(
+                f"phase {p.name} is open until {p.end:%Y-%m-%d %H:%M} UTC; reveal it after it ends, or end it now "
+                "with --force --end-now (it then takes no more submissions, for good)")
         self.queue.reveal(self.name, phase, self.now_ns())
 
     def select(self, team: str, job_id: str) -> None:
@@ -189,6 +233,10 @@ def packaged_gt_warnings(challenge: Challenge) -> list[str]:
     return [f"phase {p.name} is hidden, but benchmark {challenge.benchmark}'s GT ships with the nas-harness package"
             f" ({path.name}): participants can read its {p.split} split; build a private GT (docs/challenge_hosting.md)"
             for p in challenge.phases if p.visibility == "hidden"]
+
+
+def _tree_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def _reference_names() -> set[str]:

@@ -20,6 +20,7 @@ from harness.challenge import limits as limit_rules
 from harness.challenge.config import ChallengeError
 from harness.challenge.host import Host
 from harness.errors import HarnessError
+from harness.faults import participant_bytes
 from harness.store.queue import JOB_COLUMNS, Job, _job, new_job_id
 
 MAX_MEMBERS = 2000
@@ -27,6 +28,10 @@ MAX_RATIO = 200  # a member inflating more than this over its compressed size is
 
 
 def _member_path(name: str) -> PurePosixPath:
+    from harness.submission.text import control_chars, printable
+
+    if control_chars(name):  # ESC/OSC, bidi overrides: the name would reach the host's terminal and file listings
+        raise ChallengeError(f"the zip holds a member whose name has control characters ({printable(name, 60)}); use plain file names")
     if "\\" in name or "\0" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise ChallengeError(f"the zip holds a member with an absolute or non-POSIX path ({name[:60]!r}); zip a plain folder")
     path = PurePosixPath(name)
@@ -100,11 +105,13 @@ def _validate(host: Host, folder: Path) -> tuple[str, str]:
         named = parse_manifest(folder / MANIFEST_NAME, check_benchmark=False).benchmark
         if named != c.benchmark:
             raise ChallengeError(f"this challenge is scored on benchmark {c.benchmark}; the manifest names {named[:60]!r}")
-        sub = load_submission(folder)
+        with participant_bytes("the upload"):
+            sub = load_submission(folder)
         if sub.kind not in c.kinds:
             raise ChallengeError(f"this challenge accepts {', '.join(c.kinds)} submissions, not {sub.kind}")
         if sub.kind == "predictions":
-            _check_coverage(c.benchmark, sub.payload_path)
+            with participant_bytes("the upload"):
+                _check_coverage(c.benchmark, sub.payload_path)
     except ChallengeError:
         raise
     except HarnessError as exc:

@@ -65,6 +65,7 @@ def predict_on_node(sub_zip: bytes, benchmark: str, opts: dict[str, Any], chunk:
     """
     from harness.benchmarks import get_benchmark
     from harness.challenge.intake import extract_zip
+    from harness.faults import participant_bytes
     from harness.scoring import ScoreOptions, predict_all
     from harness.submission import load_submission
 
@@ -77,7 +78,8 @@ def predict_on_node(sub_zip: bytes, benchmark: str, opts: dict[str, Any], chunk:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nas-harness-ray-") as tmp:
         folder = extract_zip(sub_zip, Path(tmp) / "sub", max(len(sub_zip) * 200, 1 << 20))
-        sub = load_submission(folder)
+        with participant_bytes("the submission folder"):
+            sub = load_submission(folder)
         bench = get_benchmark(benchmark)
         archs = bench.archs()
         if positions is not None:
@@ -91,8 +93,14 @@ def predict_on_node(sub_zip: bytes, benchmark: str, opts: dict[str, Any], chunk:
             from harness.evaluation import evaluate
             from harness.submission import load_checkpoint
 
-            pred = evaluate(load_checkpoint(sub.payload_path, bench), bench, archs, evaluator=so.evaluator,
-                            device=so.device, progress=False)
+            from harness.progress import silent
+            from harness.scoring import capped
+
+            model = load_checkpoint(sub.payload_path, bench)
+            cap = float(bench.budget.eval_seconds)
+            with participant_bytes("the submission's weights"):
+                pred = evaluate(model, bench, archs, evaluator=so.evaluator, device=so.device,
+                                progress=capped(silent, time.monotonic() + cap, cap))
         else:
             pred = predict_all(sub, bench, archs, so, timings)
     timings["node_s"] = time.perf_counter() - started
@@ -211,17 +219,19 @@ def record_predictions(host: Any, job: Any, result: dict[str, Any], wall_s: floa
     from harness.version import __version__
     from harness.benchmarks import get_benchmark
     from harness.errors import SubmissionError, one_line
+    from harness.faults import participant_bytes
     from harness.scoring import metrics_payload
     from harness.submission import load_submission
 
-    sub = load_submission(host.upload_dir(job.upload))
+    with participant_bytes("the submission folder"):
+        sub = load_submission(host.upload_dir(job.upload))
     bench = get_benchmark(host.challenge.benchmark)
     gt = bench.ground_truth()
     archs = bench.archs()
     store = host.store
     positions = result.get("positions")
     run_id = store.create_run(
-        benchmark=bench.name, submission=sub.manifest.name, kind=sub.kind, submission_hash=sub.content_hash,
+        benchmark=bench.name, submission=job.team, kind=sub.kind, submission_hash=sub.content_hash,
         harness_version=__version__, gt_hash=gt.content_hash, bench_version=bench.version, manifest=sub.manifest.as_dict(),
         description=sub.manifest.description, gt_only=positions is not None,
     )

@@ -29,10 +29,28 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.strip().encode("utf-8", "replace")).hexdigest()
 
 
+#: characters a reader confuses, folded to one of each group (after case folding): l/i/1 (and |), o/0
+_CONFUSABLE = str.maketrans({"i": "l", "1": "l", "|": "l", "0": "o"})
+
+
 def name_key(name: str) -> str:
-    """The identity a name collides on: case, width and separators folded ("Team_A" == "team-a" == "TEAM A")."""
+    """The identity a name collides on: what a reader of a leaderboard cannot tell apart.
+
+    Case and width (NFKC, casefold), separators or none ("Team_A" == "team-a" == "TEAM A" == "TeamA" == "t.e.a.m.a"),
+    and the glyphs that look alike in a table's font: ``rn``/``m``, ``l``/``I``/``1``, ``O``/``0`` ("Team BIue" ==
+    "Team Blue", "C0rnet" == "comet"). A name is refused when its key equals another's; so two keys may be equal for
+    names that differ to a careful eye, which only costs a team another name.
+    """
     folded = unicodedata.normalize("NFKC", name).casefold()
-    return re.sub(r"[\s_.-]+", "-", folded).strip("-")
+    folded = re.sub(r"[\W_]+", "", folded)
+    return folded.replace("rn", "m").translate(_CONFUSABLE)
+
+
+def _reference_row_keys() -> set[str]:
+    """Keys of the store's own reference-row names (noise ceiling, #params baseline, ground truth, ...)."""
+    from harness.submission.text import RESERVED_NAMES
+
+    return {name_key(n) for n in RESERVED_NAMES}
 
 
 def check_team_name(name: str, taken: set[str]) -> str:
@@ -43,8 +61,10 @@ def check_team_name(name: str, taken: set[str]) -> str:
         )
     name = name.strip()
     key = name_key(name)
-    if any(key == w or key.startswith(w + "-") for w in RESERVED_WORDS):
+    if any(key.startswith(name_key(w)) for w in RESERVED_WORDS):
         raise ChallengeError(f"team name {name!r} is reserved (names starting with {', '.join(RESERVED_WORDS)} are the host's)")
+    if key in _reference_row_keys():
+        raise ChallengeError(f"team name {name!r} is reserved: it reads as one of the leaderboard's own reference rows")
     if key in taken:
-        raise ChallengeError(f"team name {name!r} is taken (by a team or a reference row of this challenge's store)")
+        raise ChallengeError(f"team name {name!r} is taken, or reads like a name that is (a team or a row of this challenge's store)")
     return name

@@ -1,8 +1,14 @@
 """What participants and the host see: "my submissions", the phase leaderboards and the final ranking.
 
+One visibility rule (:class:`Viewer`): a participant sees their own team's submissions, and the boards of phases
+that are public or revealed; nothing else (no other team's manifests, errors, per-arch values, runs of a hidden
+phase). The host sees everything. ``visibility = "hidden"`` hides a phase whatever its split: until the host
+reveals it, no value of the split it ranks on is shown to anyone but the host, not even a team's own.
+
 Why every view is built here and nowhere else: a blind phase must not show a hidden-split value anywhere (pages,
 "my submissions", downloads, CLI), so all of them are built from these rows, and a participant's rows are built
-without the hidden value rather than with it and then hidden. The final ranking picks one entry per team by
+without the hidden value rather than with it and then hidden. The app's general pages (Leaderboard, Submission,
+Compare) read the store's runs directly, so with a challenge hosted they are the host's only. The final ranking picks one entry per team by
 the challenge's rule (selected, latest, or best on the *public* split) and only then ranks those entries on the
 phase's split: choosing each team's best run on the hidden split would itself leak it.
 """
@@ -12,11 +18,14 @@ from __future__ import annotations
 import csv
 import io
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.challenge import limits as limit_rules
 from harness.challenge.config import PUBLIC_SPLIT, Phase
+from harness.errors import HarnessError
 from harness.store.queue import Job
 
 if TYPE_CHECKING:  # the host calls these views (its export); they only read it
@@ -33,9 +42,43 @@ def _secs(a: int | None, b: int | None) -> float | None:
     return None if a is None or b is None else round((b - a) / 1e9, 1)
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: the host (everything), a participant's team (known from its token), or anyone (no team)."""
+
+    team: str | None = None
+    host: bool = False
+
+    def sees_job(self, job: Job) -> bool:
+        """A submission's row (status, error, timings, scores) is its team's and the host's, nobody else's."""
+        return self.host or (self.team is not None and job.team == self.team)
+
+
+HOST = Viewer(host=True)
+ANYONE = Viewer()
+
+
+def board_visible(host: Host, phase: Phase, viewer: Viewer = ANYONE) -> bool:
+    """Whether ``viewer`` may see ``phase``'s board: the host always; others when it is public or revealed."""
+    return viewer.host or host.revealed(phase)
+
+
+def visible_splits(host: Host, phase: Phase, viewer: Viewer = ANYONE) -> tuple[str, ...]:
+    """The GT splits whose values of ``phase``'s runs ``viewer`` may see.
+
+    The host: both. Others, once the board is visible: the public split and the phase's own. Before that: the
+    public split only, and not even that when the phase ranks on it (a hidden phase on the dev split).
+    """
+    if viewer.host:
+        return (PUBLIC_SPLIT, "test")
+    if board_visible(host, phase, viewer):
+        return tuple(dict.fromkeys((PUBLIC_SPLIT, phase.split)))
+    return tuple(s for s in (PUBLIC_SPLIT,) if s != phase.split)
+
+
 def hidden_visible(host: Host, phase: Phase) -> bool:
     """Whether participants may see hidden-split (test) values of this phase's runs."""
-    return phase.split != PUBLIC_SPLIT and host.revealed(phase)
+    return "test" in visible_splits(host, phase)
 
 
 def _value(run: Any, split: str) -> float | None:
@@ -60,11 +103,13 @@ def _status(job: Job) -> str:
 
 def participant_rows(host: Host, team: str) -> list[dict[str, Any]]:
     """A team's submissions, newest first: status, one-line error, timings, scores it may see."""
-    jobs = host.queue.jobs(host.name, team=team)
+    viewer = Viewer(team=team)
+    jobs = [j for j in host.queue.jobs(host.name, team=team) if viewer.sees_job(j)]
     runs = _runs(host, jobs)
     rows = []
     for j in reversed(jobs):
         phase = host.challenge.phase(j.phase)
+        splits = visible_splits(host, phase, viewer)
         run = runs.get(j.run_id or "")
         row: dict[str, Any] = {
             "submission": j.job_id, "phase": j.phase, "status": _status(j), "kind": j.kind,
@@ -72,12 +117,55 @@ def participant_rows(host: Host, team: str) -> list[dict[str, Any]]:
             "ran_s": _secs(j.started_ns, j.finished_ns) if j.state in ("finished", "failed") else None,
             "attempts": j.attempts, "counted": limit_rules.counts(j, phase.limits), "selected": j.selected,
             "error": (PLATFORM_NOTE if j.error_kind == "platform" else j.error) or "",
-            f"{PUBLIC_SPLIT} score": _value(run, PUBLIC_SPLIT),
+            f"{PUBLIC_SPLIT} score": _value(run, PUBLIC_SPLIT) if PUBLIC_SPLIT in splits else None,
         }
-        if hidden_visible(host, phase):
+        if "test" in splits:
             row["test score"] = _value(run, "test")
         rows.append(row)
     return rows
+
+
+#: how much of a trainer's output its team can download (the end of it: where a failure shows)
+TRAINER_LOG_BYTES = 64 * 1024
+
+
+def trainer_log(host: Host, team: str, job_id: str) -> str | None:
+    """The last 64 KB of the trainer output of ``team``'s own submission ``job_id``, with the host's folders
+    removed; ``None`` when the job is not the team's, not a trainer, or has no run.
+
+    Why through :class:`Viewer`: the log is a submission's row like its error line, so the same rule decides who
+    reads it. The store keeps every line inert (escaped); the host's paths (upload folder, store, challenge folder,
+    the harness's environment, temporary folders) are replaced, as in error lines.
+    """
+    try:
+        job = host.queue.get_job(job_id)
+    except HarnessError:
+        return None
+    if job.challenge != host.name or not Viewer(team=team).sees_job(job) or job.kind != "trainer" or not job.run_id:
+        return None
+    text = host.store.run_log(job.run_id)
+    data = text.encode("utf-8", "replace")
+    if len(data) > TRAINER_LOG_BYTES:
+        text = data[-TRAINER_LOG_BYTES:].decode("utf-8", "ignore").split("\n", 1)[-1]
+    return _without_host_paths(text, host, job)
+
+
+def _without_host_paths(text: str, host: Host, job: Job) -> str:
+    import sys
+    import tempfile
+
+    named = {host.upload_dir(job.upload): "submission", host.challenge.folder: "<challenge>",
+             host.challenge.store_dir: "<store>",
+             Path(sys.prefix): "<python>", Path(__file__).resolve().parents[2]: "<harness>",
+             Path(tempfile.gettempdir()): "<tmp>", Path.home(): "~"}
+    pairs = {}
+    for path, label in named.items():
+        for form in {str(path), str(path.resolve())}:
+            if len(form) > 1:
+                pairs[form] = label
+    for form in sorted(pairs, key=len, reverse=True):
+        text = text.replace(form, pairs[form])
+    return text
 
 
 def host_rows(host: Host, *, states: list[str] | None = None) -> list[dict[str, Any]]:
@@ -95,9 +183,9 @@ def host_rows(host: Host, *, states: list[str] | None = None) -> list[dict[str, 
 
 def quota_line(host: Host, team: str) -> str:
     """Remaining quota of the team in the open phase, as one line (or why there is none)."""
-    phase = host.challenge.open_phase(host.clock())
+    phase = host.accepting_phase()
     if phase is None:
-        return "no phase is open"
+        return "no phase is open for submissions"
     q = limit_rules.quota(host.queue.jobs(host.name, team=team, phase=phase.name), phase.limits, host.clock())
     part = lambda left: "unlimited" if left is None else str(left)  # noqa: E731
     return (f"phase {phase.name}: {part(q.left_today)} left today, {part(q.left_total)} left in the phase,"
@@ -155,10 +243,10 @@ def _primary_key(runs: dict[str, Any]):
 
 
 def leaderboard(host: Host, phase_name: str, *, host_view: bool = False) -> list[dict[str, Any]]:
-    """One row per team, ranked on the phase's split. Participants get ``[]`` for a hidden, unrevealed phase."""
+    """One row per team, ranked on the phase's split. Participants get ``[]`` for a hidden, unrevealed phase
+    (whatever its split)."""
     phase = host.challenge.phase(phase_name)
-    show_hidden = host_view or phase.split == PUBLIC_SPLIT or hidden_visible(host, phase)
-    if not show_hidden:
+    if not board_visible(host, phase, HOST if host_view else ANYONE):
         return []
     entries = _entries(host, phase)
     key = _primary_key({})

@@ -5,10 +5,12 @@ that loses power or a Ray node that drops off says nothing. A job belongs to its
 renews the lease with heartbeats; once the lease runs out, any worker may claim it again (attempt + 1). Only the
 current lease holder can finish a job, so a result is recorded exactly once even if an old worker comes back.
 
-Failures are split by whose fault they are. A manifest, a bad predictions file, a crashing or over-budget
-trainer: the submission's (the job fails, counted against limits if the challenge says so). Anything else (the
-store busy, the GT unreadable, an internal error, the worker dying): the platform's, so the job is queued again
-and never counted; after ``scoring.max_attempts`` attempts it fails as a platform failure, still not counted.
+Failures are split by whose fault they are, by :func:`harness.faults.fault_of` (the rule ``score`` and the Ray
+path use too). Anything raised while reading, loading or evaluating the upload (a manifest, a predictions file, a
+forged checkpoint pickle, a crashing or over-budget trainer, its output folder): the submission's (the job fails,
+counted against limits if the challenge says so). What a participant cannot cause (the store busy, the GT
+unreadable, the host's disk, the worker dying): the platform's, so the job is queued again and never counted;
+after ``scoring.max_attempts`` attempts it fails as a platform failure, still not counted.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from typing import Any
 
 from harness import cancel
 from harness.challenge.host import Host
-from harness.errors import CancelledError, HarnessError, InvalidArchError, ManifestError, SubmissionError, one_line
+from harness.errors import CancelledError, HarnessError, one_line
+from harness.faults import SUBMISSION, fault_of
 from harness.store.queue import Job
 
-SUBMISSION_FAULTS = (ManifestError, SubmissionError, InvalidArchError)
 #: (event, job, message): claimed / finished / failed / requeued / lost / cancelled / handed back
 EventFn = Callable[[str, Job, str], None]
 # why a job's work was stopped (harness.cancel.CancelToken.reason)
@@ -97,7 +99,8 @@ def score_job(host: Host, job: Job, device: str) -> str:
 
     s = host.challenge.scoring
     opts = ScoreOptions(evaluator=s.evaluator, device=device, seed=s.seed, n_boot=s.n_boot,
-                        budget_seconds=host.challenge.budget_seconds, progress=_check_cancel, gt_only=not s.full_sweep)
+                        budget_seconds=host.challenge.budget_seconds, progress=_check_cancel, gt_only=not s.full_sweep,
+                        row_name=job.team)
     run = score_submission(host.upload_dir(job.upload), host.store, opts)
     return run.run_id
 
@@ -123,17 +126,15 @@ def run_job(host: Host, job: Job, owner: str, *, device: str = "cpu",
             run_id = execute(host, job, device)
         except CancelledError:
             return _stopped(host, job, owner, token)
-        except SUBMISSION_FAULTS as exc:
-            if token.cancelled:  # e.g. a trainer that died of the stop: the stop is what happened, not its fault
+        except Exception as exc:  # noqa: BLE001  (classified by the one rule of harness.faults)
+            if token.cancelled:  # the work broke because it was stopped (a killed sandbox, a cancelled Ray task)
                 return _stopped(host, job, owner, token)
-            msg = _public_message(str(exc), host.upload_dir(job.upload))
-            ok = host.queue.fail(job.job_id, owner, msg, platform=False, count_failed=job_phase_counts(host, job),
-                                 run_id=None, now_ns=host.now_ns())
-            return Outcome(job, "failed" if ok else "lost", msg)
-        except Exception as exc:  # noqa: BLE001  (everything else is the platform's fault: retried, not counted)
-            if token.cancelled:  # the work broke because it was stopped (a cancelled Ray task): not a failure
-                return _stopped(host, job, owner, token)
-            msg = one_line(f"{type(exc).__name__}: {exc}")[:300]
+            if fault_of(exc) == SUBMISSION:
+                msg = _public_message(str(exc), host.upload_dir(job.upload))
+                ok = host.queue.fail(job.job_id, owner, msg, platform=False, count_failed=job_phase_counts(host, job),
+                                     run_id=getattr(exc, "run_id", None), now_ns=host.now_ns())
+                return Outcome(job, "failed" if ok else "lost", msg)
+            msg = one_line(f"{type(exc).__name__}: {exc}")[:300]  # the platform's: retried, never counted
             ok = host.queue.fail(job.job_id, owner, msg, platform=True, count_failed=False, run_id=None, now_ns=host.now_ns())
             return Outcome(job, "requeued" if ok else "lost", msg)
     ok = host.queue.finish(job.job_id, owner, run_id, job.team, host.now_ns())
@@ -211,6 +212,8 @@ def run_worker(
             if on_event:
                 on_event("claimed", job, f"attempt {job.attempts} on {where or device}")
             out = run_job(host, job, owner, device=device, execute=execute, token=token)
+            if out.event in ("failed", "lost", "cancelled"):
+                host.prune_uploads()  # failed and cancelled uploads are bounded ([submissions] failed_uploads_mb)
             with lock:
                 running.pop(job.job_id, None)
                 outcomes.append(out)

@@ -22,6 +22,7 @@ from torch import nn
 from harness.errors import SubmissionError, UnknownNameError
 from harness.evaluation import distributed
 from harness.evaluation.bn_calibration import deterministic_kernels
+from harness.evaluation.denormals import flush_denormals
 from harness.evaluation.fast import FastOptions
 from harness.evaluation.params_check import check_realised_params
 from harness.evaluation.progress import progress_bar
@@ -197,7 +198,7 @@ def evaluate_with_info(
         log.warning("fast evaluator not applicable (%s): using the plain reference loop", info["fallback_reason"])
     info["evaluator"] = used
     opts = options or FastOptions()
-    with deterministic_kernels(device, allow_tf32=opts.dtype != "fp32"):
+    with deterministic_kernels(device, allow_tf32=opts.dtype != "fp32"), flush_denormals():
         if used == "fast":
             counts = _run_fast(prep, bench, archs, data, device, opts, progress, info)
         else:

@@ -78,6 +78,7 @@ def job_runner(jobs: Sequence[ChunkJob], dims: int, data: EvalData, opts: FastOp
 def worker_runner(args: dict[str, Any]) -> Callable[[Task], Result]:
     """The factory a worker process builds its ``run(task)`` from (:class:`harness.workerpool.WorkerPool`)."""
     torch.set_num_threads(1)
+    torch.set_flush_denormal(True)  # subnormal weights must not slow the evaluation (harness.evaluation.denormals)
     return job_runner(args["jobs"], args["dims"], args["data"], args["opts"], args["sched"], args["eps"])
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from harness.errors import SubmissionError
+from harness.faults import participant_bytes
 from harness.submission.reference import check_finite, validate_state_dict
 from harness.submission.text import printable
 from harness.submission.torch_file import expected_state_bytes, safe_torch_load, unwrap_state_dict
@@ -41,8 +42,14 @@ def load_checkpoint(path: Path, bench: Benchmark) -> dict[str, torch.Tensor] | S
     what = f"checkpoint {path.name}"
     module_file = path.parent / MODULE_FILE
     bound = None if module_file.is_file() else expected_state_bytes(bench.space)
-    state = unwrap_state_dict(safe_torch_load(path, what=what, max_data_bytes=bound), what)
-    if module_file.is_file():
+    loaded = safe_torch_load(path, what=what, max_data_bytes=bound)
+    with participant_bytes(what):  # e.g. a meta-device tensor: NotImplementedError when its values are read
+        return _checked(unwrap_state_dict(loaded, what), path, bench, what, module_file.is_file())
+
+
+def _checked(state: dict, path: Path, bench: Benchmark, what: str, own_module: bool) -> dict[str, torch.Tensor] | SubnetModuleHandle:
+    """The loaded state dict checked: plain tensors (own module, built in the sandbox) or the reference's keys."""
+    if own_module:
         from harness.submission.handle import SubnetModuleHandle
 
         not_tensors = [k for k, v in state.items() if not torch.is_tensor(v)]

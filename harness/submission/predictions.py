@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import InvalidArchError, SubmissionError
+from harness.faults import participant_bytes
 from harness.spaces import SearchSpace
 from harness.submission.text import printable
 
@@ -120,6 +121,19 @@ class _JSONTooLong(ValueError):
     """An integer literal longer than MAX_INT_DIGITS (raised from json's parse_int)."""
 
 
+class _JSONDuplicateKey(ValueError):
+    """An object with the same key twice (``json`` would keep the last silently; CSV refuses duplicates too)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _JSONDuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
 def _parse_json(path: Path, text: str) -> list[Entry]:
     def bounded_int(literal: str) -> int | float:
         if len(literal.lstrip("-")) > MAX_INT_DIGITS:
@@ -127,9 +141,11 @@ def _parse_json(path: Path, text: str) -> list[Entry]:
         return int(literal)
 
     try:
-        data = json.loads(text, parse_int=bounded_int)
+        data = json.loads(text, parse_int=bounded_int, object_pairs_hook=_unique_keys)
     except _JSONTooLong as exc:
         raise _fail(path, f"holds an integer of {exc.args[0]} digits (at most {MAX_INT_DIGITS}); write scores as floats") from None
+    except _JSONDuplicateKey as exc:
+        raise _fail(path, f"holds the key {printable(exc.args[0], 80)!r} twice in one object; each arch needs exactly one score") from None
     except json.JSONDecodeError as exc:
         raise _fail(path, f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except RecursionError:
@@ -344,8 +360,9 @@ def read_predictions(path: Path, archs: list[str], space: SearchSpace, *, max_by
     duplicate, unknown or non-finite entries.
     """
     path = Path(path)
-    entries = parse_predictions_file(path, max_bytes=max_bytes, n_archs=len(archs))
-    return align_predictions(entries, archs, space, source=path.name)
+    with participant_bytes(f"predictions file {path.name}"):
+        entries = parse_predictions_file(path, max_bytes=max_bytes, n_archs=len(archs))
+        return align_predictions(entries, archs, space, source=path.name)
 
 
 def write_predictions(path: Path, archs: Sequence[str], scores: Sequence[float] | np.ndarray) -> None:

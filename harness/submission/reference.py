@@ -60,7 +60,10 @@ def reference_class(space: SearchSpace) -> type[nn.Module]:
 
 
 def _names(items: list[str]) -> str:
-    shown = items[:SHOW]
+    """The first few names, escaped: key names come from a participant's pickle (ANSI/OSC escapes included)."""
+    from harness.submission.text import printable
+
+    shown = [printable(i, 80) for i in items[:SHOW]]
     return ", ".join(shown) + (", ..." if len(items) > SHOW else "")
 
 

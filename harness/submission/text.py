@@ -46,6 +46,11 @@ def _bad_chars(text: str, allow: str = "") -> list[str]:
     return [c for c in text if c not in allow and unicodedata.category(c) in _REFUSED_CATEGORIES]
 
 
+def control_chars(text: str) -> list[str]:
+    """The control, format and other invisible characters of ``text`` (what :func:`check_name` refuses)."""
+    return _bad_chars(text)
+
+
 def _describe(chars: list[str]) -> str:
     shown = sorted({f"U+{ord(c):04X}" for c in chars})
     return ", ".join(shown[:4]) + (", ..." if len(shown) > 4 else "")

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from harness.errors import SubmissionError, one_line
+from harness.faults import participant_bytes
 from harness.submission.text import printable
 
 #: checkpoints larger than this are refused before reading (override: NAS_HARNESS_MAX_CHECKPOINT_MB)
@@ -149,9 +150,10 @@ def safe_torch_load(path: Path, *, what: str | None = None, max_bytes: int | Non
         raise SubmissionError(f"{what} is too large ({size / 1024**2:.0f} MB; the size limit is {limit / 1024**2:.0f} MB)")
     if size == 0:
         raise SubmissionError(f"{what} is empty (truncated or corrupt)")
-    check_zip(path, what, max_data_bytes=max_data_bytes)
-    obj = _torch_load(path, what)
-    check_tensors(obj, what, max_bytes=max_data_bytes)
+    with participant_bytes(what):  # a forged pickle raises anything (AssertionError, NotImplementedError, ...)
+        check_zip(path, what, max_data_bytes=max_data_bytes)
+        obj = _torch_load(path, what)
+        check_tensors(obj, what, max_bytes=max_data_bytes)
     return obj
 
 

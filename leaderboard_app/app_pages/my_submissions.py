@@ -40,6 +40,17 @@ if token:
             st.download_button("Download (CSV)", views.to_csv(rows), file_name="my-submissions.csv", mime="text/csv")
         else:
             st.info("No submissions yet.", icon=":material/inbox:")
+        trainer_jobs = [r["submission"] for r in rows if r["kind"] == "trainer" and r["status"] in ("finished", "failed")]
+        if trainer_jobs:
+            with st.expander("Trainer output (the last 64 KB of your trainer's stdout/stderr)"):
+                chosen = st.selectbox("Submission", trainer_jobs, key="log_job")
+                log = views.trainer_log(host, team, chosen)
+                if log:
+                    st.code(log, language=None)
+                    st.download_button("Download the trainer output", log, file_name=f"{chosen}-trainer.log",
+                                       mime="text/plain", key="log_download")
+                else:
+                    st.caption("Nothing was recorded for this submission.")
         finished = [r["submission"] for r in rows if r["status"] == "finished"]
         if host.challenge.ranking_rule == "selected" and finished:
             with st.form("select_form"):
@@ -60,7 +71,7 @@ for phase in host.challenge.phases:
     if rows:
         st.dataframe(pd.DataFrame(board.display_rows(rows)), hide_index=True, width="stretch")
         st.caption(plain(board.title_note(rows)))
-    elif phase.split != "dev" and not host_view and not views.hidden_visible(host, phase):
+    elif not views.board_visible(host, phase, views.HOST if host_view else views.ANYONE):
         st.caption("Hidden until the host reveals it.")
     else:
         st.caption("No finished submissions yet.")

@@ -22,7 +22,7 @@ if host is None:
     st.stop()
 
 c = host.challenge
-phase = c.open_phase(host.clock())
+phase = host.accepting_phase()
 if phase is None:
     st.warning("No phase is open for submissions now.", icon=":material/schedule:")
 else:
