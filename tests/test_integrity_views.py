@@ -70,7 +70,7 @@ def world(tiny_env, tmp_path: Path) -> dict:
     scores: set[str] = set()
     values: set[float] = set()
     for job in states.values():
-        if job.run_id:
+        if job.run_id and job.state == "finished":  # a failed job keeps its failed run (no score)
             run = host.store.get_run(job.run_id)
             for split in ("dev", "test"):
                 v = run.metric(run.primary_metric, split)
