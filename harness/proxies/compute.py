@@ -1,0 +1,156 @@
+"""Proxy values of many archs: one seeded network per arch, every asked proxy on its own copy, resumable.
+
+Why one initial network per arch shared by the proxies: the released zero-cost-nas code scores every measure of an
+arch on copies of one initialised network, so proxies of one run are comparable arch by arch. Why a values file
+written as it goes: a full NAS-Bench-201 pass is hours of CPU; a restarted run reads the file, skips the archs it
+holds and appends the rest. The file's first line records what produced it (proxies, seed, batch); a file written
+under another configuration is refused rather than mixed in.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from harness.errors import UsageError
+from harness.progress import ProgressArg, ProgressEvent, resolve
+from harness.proxies.nets import bn_as_identity, init_net
+from harness.proxies.registry import NET, Proxy
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from harness.proxies.batch import ProxyBatch
+    from harness.spaces.base import SearchSpace
+
+HEADER = "# nas-harness proxy values "
+
+
+def prepared(net: nn.Module, proxy: Proxy) -> nn.Module:
+    """A copy of ``net`` as ``proxy`` runs it (BN removed and float64 where it says so)."""
+    out = copy.deepcopy(net)
+    if not proxy.keep_bn:
+        bn_as_identity(out)
+    if proxy.float64:
+        out.double()
+    return out.train()
+
+
+def arch_values(proxies: Sequence[Proxy], space: SearchSpace, arch: str, batch: ProxyBatch, seed: int) -> list[float]:
+    """The value of each proxy for ``arch`` (NaN where a proxy is undefined for this network)."""
+    net = init_net(space, arch, seed) if any(p.kind == NET for p in proxies) else None
+    out = []
+    for p in proxies:
+        out.append(float(p.fn(space, arch)) if p.kind != NET else float(p.fn(prepared(net, p), batch)))
+    return out
+
+
+class ValuesFile:
+    """``arch,<proxy>,...`` rows behind a one-line JSON header; floats written with ``repr`` (exact round trip)."""
+
+    def __init__(self, path: Path, names: Sequence[str], config: dict[str, Any]) -> None:
+        self.path = Path(path)
+        self.names = list(names)
+        self.config = json.loads(json.dumps({"proxies": self.names, **config}, sort_keys=True))
+
+    def read(self) -> dict[str, list[float]]:
+        """The rows already written (empty when the file does not exist); UsageError if it was made otherwise."""
+        if not self.path.exists():
+            return {}
+        lines = self.path.read_text().splitlines()
+        if not lines or not lines[0].startswith(HEADER):
+            raise UsageError(f"{self.path} is not a proxy values file; remove it or choose another output")
+        try:
+            found = json.loads(lines[0][len(HEADER):])
+        except ValueError:
+            raise UsageError(f"{self.path}: unreadable header; remove it to start over") from None
+        if found != self.config:
+            diff = sorted(k for k in set(found) | set(self.config) if found.get(k) != self.config.get(k))
+            raise UsageError(f"{self.path} was written with other settings ({', '.join(diff)}); remove it or "
+                             "choose another output")
+        rows: dict[str, list[float]] = {}
+        for line in lines[2:]:
+            parts = line.rsplit(",", len(self.names))
+            if len(parts) != len(self.names) + 1:
+                continue  # a line cut short by an interruption: computed again
+            try:
+                rows[parts[0]] = [float(v) for v in parts[1:]]
+            except ValueError:
+                continue
+        return rows
+
+    def start(self) -> None:
+        if self.path.exists():
+            with self.path.open("rb+") as f:  # a line cut by an interruption must not swallow the next one
+                f.seek(0, 2)
+                if f.tell() and (f.seek(-1, 2), f.read(1))[1] != b"\n":
+                    f.write(b"\n")
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(HEADER + json.dumps(self.config, sort_keys=True) + "\narch," + ",".join(self.names) + "\n")
+
+    def append(self, rows: list[tuple[str, list[float]]]) -> None:
+        with self.path.open("a") as f:
+            for arch, values in rows:
+                f.write(arch + "," + ",".join(repr(float(v)) for v in values) + "\n")
+
+
+def compute_values(
+    proxies: Sequence[Proxy],
+    space: SearchSpace,
+    archs: Sequence[str],
+    batch: ProxyBatch,
+    seed: int,
+    *,
+    values_file: ValuesFile | None = None,
+    progress: ProgressArg = None,
+    flush_every: int = 20,
+) -> np.ndarray:
+    """An (n_archs, n_proxies) float64 array of proxy values (NaN where undefined), resuming ``values_file``."""
+    report = resolve(progress)
+    done = values_file.read() if values_file is not None else {}
+    if values_file is not None:
+        values_file.start()
+    out = np.full((len(archs), len(proxies)), np.nan)
+    pending: list[tuple[str, list[float]]] = []
+    n_done = 0
+    stage = "proxy " + ",".join(p.name for p in proxies)
+    for i, arch in enumerate(archs):
+        if arch in done:
+            out[i] = done[arch]
+        else:
+            values = arch_values(proxies, space, arch, batch, seed)
+            out[i] = values
+            done[arch] = values
+            pending.append((arch, values))
+            if values_file is not None and len(pending) >= flush_every:
+                values_file.append(pending)
+                pending = []
+        n_done += 1
+        if n_done % 10 == 0 or n_done == len(archs):
+            report(ProgressEvent(stage, n_done, len(archs), f"{n_done}/{len(archs)} archs"))
+    if values_file is not None and pending:
+        values_file.append(pending)
+    return out
+
+
+def ranked_scores(values: np.ndarray, direction: int) -> tuple[np.ndarray, int]:
+    """Scores where higher is better (``direction * value``), undefined values (NaN) set below every defined one.
+
+    Returns the scores and how many were undefined. The floor is min − 1 over the defined scores (−1 if none is
+    defined): a predictions file must hold finite numbers, and an arch whose proxy is undefined (e.g. jacob_cov of
+    a network whose output ignores its input) is ranked last rather than dropped.
+    """
+    scores = direction * np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(scores)
+    floor = (float(np.min(scores[~bad])) - 1.0) if (~bad).any() else -1.0
+    if not math.isfinite(floor):
+        floor = -1.0
+    scores[bad] = floor
+    return scores, int(bad.sum())
