@@ -19,6 +19,14 @@ from harness.proxies.nets import arch_seed, init_net
 D, H, C, N = 5, 16, 3, 6
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():  # noqa: ANN202 - small nets: one thread is much faster on a shared machine (see compute_values)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _batch(seed: int = 0) -> ProxyBatch:
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(N, D, generator=g, dtype=torch.float64)

@@ -66,3 +66,34 @@ def test_bad_input_is_one_line(tiny_env: dict[str, str], tmp_path: Path) -> None
                          (["proxy", "snip", "tiny-w20", "-o", str(tmp_path / "a"), "--batch", "100000"], "training images")):
         out = _run(args)
         assert isinstance(out.exception, HarnessError) and needle in str(out.exception), out.output
+
+
+def test_baselines_are_computed_once_per_benchmark_version(tiny_env: dict[str, str], tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from harness.benchmarks import get_benchmark
+    from harness.errors import UnknownNameError
+    from harness.proxies import baselines
+
+    bench = get_benchmark("tiny-w20")
+    monkeypatch.setenv(baselines.BASELINES_ENV, "params,synflow")
+    rows = baselines.reference_rows(tmp_path / "store", bench, "dev")
+    assert [r["name"] for r in rows] == ["params", "synflow"] and rows[0]["n_archs"] == len(bench.ground_truth().split_indices("dev"))
+    cached = baselines.cache_path(tmp_path / "store", bench, "synflow", 64, 0)
+    assert cached.parent.name == "tiny-w20-v1" and cached.exists()
+    before = cached.read_bytes()
+    import harness.proxies.compute as compute
+
+    def no_net(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("recomputed instead of read from the store")
+
+    monkeypatch.setattr(compute, "init_net", no_net)
+    again = baselines.reference_rows(tmp_path / "store", bench, "dev")
+    assert again == rows and cached.read_bytes() == before  # read from the store, not recomputed
+    monkeypatch.setenv(baselines.BASELINES_ENV, "")
+    assert baselines.reference_rows(tmp_path / "store", bench, "dev") == []
+    monkeypatch.setenv(baselines.BASELINES_ENV, "params,sinp")
+    try:
+        baselines.configured_baselines()
+    except UnknownNameError as exc:
+        assert "sinp" in str(exc)
+    else:
+        raise AssertionError("an unknown baseline name must fail")
