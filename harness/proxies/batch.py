@@ -69,7 +69,7 @@ def _load_splits(bench: Benchmark, n: int) -> Any:
     try:
         return bench.load_data()
     except DataError as exc:
-        if "calibration split" not in str(exc) or bench.splits.calib is None or bench.splits.train is not None:
+        if "calibration split" not in str(exc) or bench.splits.train is not None:
             raise
     cut = dataclasses.replace(bench, splits=dataclasses.replace(bench.splits, calib=n))
     return KINDS["data"][bench.data.kind].load(cut)
