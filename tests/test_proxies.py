@@ -167,3 +167,12 @@ def test_values_file_resumes_and_refuses_other_settings(tmp_path) -> None:  # no
     assert again.read()["d"] == [3.0] and again.read()["c"] == [2.0]
     with pytest.raises(UsageError, match="other settings"):
         ValuesFile(tmp_path / "v.csv", ["synflow"], {"seed": 1}).read()
+
+
+def test_hamming_kernel_is_exact() -> None:
+    from harness.proxies.activations import hamming_kernel
+
+    rng = np.random.default_rng(0)
+    codes = [rng.random((9, n)) > 0.3 for n in (5, 4000, 70000)]
+    direct = sum(c.astype(float) @ c.T.astype(float) + (1 - c.astype(float)) @ (1 - c.astype(float)).T for c in codes)
+    assert np.array_equal(hamming_kernel(codes), direct)

@@ -50,12 +50,20 @@ def jacob_cov(net: nn.Module, batch: ProxyBatch) -> float:
 
 
 def hamming_kernel(codes: list[np.ndarray]) -> np.ndarray:
-    """K = Σ (c cᵀ + (1−c)(1−c)ᵀ) over the (N, D_i) binary code matrices, in float64."""
+    """K = Σ (c cᵀ + (1−c)(1−c)ᵀ) over the (N, D_i) binary code matrices, exactly, in float64.
+
+    Computed as 2 c cᵀ + D − r_i − r_j (r = ones per row): one matrix product instead of two, in float32, which
+    is exact while D < 2²⁴ (a sum of 0/1 products); checked below.
+    """
     n = codes[0].shape[0]
     k = np.zeros((n, n), dtype=np.float64)
     for c in codes:
-        c = c.astype(np.float64)
-        k += c @ c.T + (1.0 - c) @ (1.0 - c).T
+        d = c.shape[1]
+        if d >= 1 << 24:
+            raise ValueError("nwot: a ReLU with 2**24 or more units per sample cannot be counted exactly in float32")
+        cf = c.astype(np.float32)
+        r = cf.sum(1, dtype=np.float64)
+        k += 2.0 * (cf @ cf.T).astype(np.float64) + d - r[:, None] - r[None, :]
     return k
 
 

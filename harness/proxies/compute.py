@@ -32,9 +32,9 @@ if TYPE_CHECKING:
 HEADER = "# nas-harness proxy values "
 
 
-def prepared(net: nn.Module, proxy: Proxy) -> nn.Module:
-    """A copy of ``net`` as ``proxy`` runs it (BN removed and float64 where it says so)."""
-    out = copy.deepcopy(net)
+def prepared(net: nn.Module, proxy: Proxy, *, in_place: bool = False) -> nn.Module:
+    """A copy of ``net`` (or ``net`` itself) as ``proxy`` runs it (BN removed and float64 where it says so)."""
+    out = net if in_place else copy.deepcopy(net)
     if not proxy.keep_bn:
         bn_as_identity(out)
     if proxy.float64:
@@ -44,10 +44,14 @@ def prepared(net: nn.Module, proxy: Proxy) -> nn.Module:
 
 def arch_values(proxies: Sequence[Proxy], space: SearchSpace, arch: str, batch: ProxyBatch, seed: int) -> list[float]:
     """The value of each proxy for ``arch`` (NaN where a proxy is undefined for this network)."""
-    net = init_net(space, arch, seed) if any(p.kind == NET for p in proxies) else None
+    net_proxies = [i for i, p in enumerate(proxies) if p.kind == NET]
+    net = init_net(space, arch, seed) if net_proxies else None
     out = []
-    for p in proxies:
-        out.append(float(p.fn(space, arch)) if p.kind != NET else float(p.fn(prepared(net, p), batch)))
+    for i, p in enumerate(proxies):
+        if p.kind != NET:
+            out.append(float(p.fn(space, arch)))
+        else:  # the last net proxy may use the network itself: nothing scores it afterwards
+            out.append(float(p.fn(prepared(net, p, in_place=i == net_proxies[-1]), batch)))
     return out
 
 
