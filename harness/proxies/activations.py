@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.proxies.registry import NET, Proxy, register_proxy
+from harness.proxies._base import NET, Proxy
 from harness.proxies.saliency import PAPER
 
 if TYPE_CHECKING:
@@ -90,10 +90,9 @@ def nwot(net: nn.Module, batch: ProxyBatch) -> float:
     return float(logdet) if sign != 0 else float("nan")
 
 
-for _p in (
+PROXIES: tuple[Proxy, ...] = (
     Proxy("jacob_cov", "Jacobian covariance", f"Mellor et al., arXiv:2006.04647v1; {PAPER}", NET, needs_data=True,
           fn=jacob_cov),
     Proxy("nwot", "NASWOT", "Mellor et al., Neural Architecture Search without Training, ICML 2021", NET,
           needs_data=True, fn=nwot),
-):
-    register_proxy(_p)
+)

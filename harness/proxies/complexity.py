@@ -6,7 +6,7 @@ baselines of a board, the Table-1 script) treats "bigger is better" as one more 
 
 from __future__ import annotations
 
-from harness.proxies.registry import SPACE, Proxy, register_proxy
+from harness.proxies._base import SPACE, Proxy
 from harness.spaces.base import SearchSpace
 
 
@@ -18,10 +18,9 @@ def flops(space: SearchSpace, arch: str) -> float:
     return float(space.flops(arch))
 
 
-for _p in (
+PROXIES: tuple[Proxy, ...] = (
     Proxy("params", "#params", "trainable parameters of the standalone network (the space's exact count)", SPACE,
           needs_data=False, fn=params),
     Proxy("flops", "FLOPs", "multiply-accumulates of one forward pass (the space's exact count)", SPACE,
           needs_data=False, fn=flops),
-):
-    register_proxy(_p)
+)

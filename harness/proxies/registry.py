@@ -16,36 +16,17 @@ holds ``direction * value`` so that higher is always better, as the predictions 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from harness.errors import UnknownNameError
+from harness.proxies import activations, complexity, saliency
+from harness.proxies._base import NET, SPACE, Proxy
 
-NET = "net"
-SPACE = "space"
+__all__ = ["NET", "PROXIES", "SPACE", "Proxy", "describe", "get_proxy", "proxy_names", "register_proxy", "resolve_proxies"]
 
-
-@dataclass(frozen=True)
-class Proxy:
-    """One zero-cost proxy, declared once."""
-
-    name: str
-    title: str
-    reference: str
-    kind: str  # NET or SPACE
-    needs_data: bool  # a batch of the benchmark's training split (else data-free)
-    fn: Callable[..., float]
-    direction: int = 1  # +1: larger predicts better; -1: smaller predicts better
-    keep_bn: bool = True  # False: every BatchNorm acts as the identity (synflow's convention in the paper's code)
-    float64: bool = False  # the network is run in float64 (synflow: products of many weights overflow float32)
-
-    @property
-    def data_label(self) -> str:
-        return "batch" if self.needs_data else "data-free"
-
-
-PROXIES: dict[str, Proxy] = {}
+PROXIES: dict[str, Proxy] = {p.name: p for p in (*saliency.PROXIES, *activations.PROXIES, *complexity.PROXIES)}
+"""All proxies by name, in display order (a plugin adds its own with :func:`register_proxy`)."""
 
 
 def register_proxy(proxy: Proxy) -> Proxy:
@@ -58,17 +39,11 @@ def register_proxy(proxy: Proxy) -> Proxy:
     return proxy
 
 
-def _load_builtins() -> None:
-    from harness.proxies import activations, complexity, saliency  # noqa: F401 - they register at import
-
-
 def proxy_names() -> list[str]:
-    _load_builtins()
     return list(PROXIES)
 
 
 def get_proxy(name: str) -> Proxy:
-    _load_builtins()
     try:
         return PROXIES[name]
     except KeyError:

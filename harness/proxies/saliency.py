@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness.proxies.nets import weighted_layers
-from harness.proxies.registry import NET, Proxy, register_proxy
+from harness.proxies._base import NET, Proxy
 
 if TYPE_CHECKING:
     from torch import nn
@@ -119,12 +119,11 @@ def fisher(net: nn.Module, batch: ProxyBatch) -> float:
     return _total(values)
 
 
-for _p in (
+PROXIES: tuple[Proxy, ...] = (
     Proxy("synflow", "SynFlow", f"Tanaka et al., NeurIPS 2020; {PAPER}", NET, needs_data=False, fn=synflow,
           keep_bn=False, float64=True),
     Proxy("grad_norm", "grad norm", PAPER, NET, needs_data=True, fn=grad_norm),
     Proxy("snip", "SNIP", f"Lee et al., ICLR 2019; {PAPER}", NET, needs_data=True, fn=snip),
     Proxy("grasp", "GraSP", f"Wang et al., ICLR 2020; {PAPER}", NET, needs_data=True, fn=grasp),
     Proxy("fisher", "Fisher", f"Turner et al., ICLR 2020; {PAPER}", NET, needs_data=True, fn=fisher),
-):
-    register_proxy(_p)
+)
