@@ -63,7 +63,9 @@ def test_bad_input_is_one_line(tiny_env: dict[str, str], tmp_path: Path) -> None
     assert len(res.stderr.strip().splitlines()) == 1
     for args, needle in ((["proxy", "snip", "tiny-w21", "-o", str(tmp_path / "a")], "unknown benchmark"),
                          (["proxy", "snip", "tiny-w20", "-o", str(tmp_path / "a"), "--archs", "some"], "arch scope"),
-                         (["proxy", "snip", "tiny-w20", "-o", str(tmp_path / "a"), "--batch", "100000"], "training images")):
+                         (["proxy", "snip", "tiny-w20", "-o", str(tmp_path / "a"), "--batch", "100000"], "training images"),
+                         (["proxy", "params", "tiny-w20", "-o", str(tmp_path / "a"), "--seed", "-1"], "--seed"),
+                         (["proxy", "params", "tiny-w20", "-o", str(REPO / "submissions" / "spos")], "no proxy_values.csv")):
         out = _run(args)
         assert isinstance(out.exception, HarnessError) and needle in str(out.exception), out.output
 

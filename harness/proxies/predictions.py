@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harness.errors import BadPathError, UnknownNameError
+from harness.errors import BadPathError, UnknownNameError, UsageError
 from harness.progress import ProgressArg
 from harness.proxies.batch import data_free_batch, training_batch
 from harness.proxies.compute import ValuesFile, compute_values, ranked_scores
@@ -66,8 +66,13 @@ def write_proxy_submission(
 ) -> ProxyRun:
     """Compute proxy ``name`` on ``bench`` and write the submission folder (resuming its values file)."""
     proxy = get_proxy(name)
+    if seed < 0:
+        raise UsageError(f"--seed must be 0 or more, got {seed}")
     if folder.exists() and not folder.is_dir():
         raise BadPathError(f"{folder} is a file; -o names a folder to write the submission into")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / VALUES).is_file():
+        raise BadPathError(f"{folder} holds other files and no {VALUES} of an earlier proxy run; write into a new "
+                           "or empty folder (nothing there is overwritten)")
     archs, todo = scope_archs(bench, scope)
     batch = training_batch(bench, batch_size, seed) if proxy.needs_data else data_free_batch(bench)
     folder.mkdir(parents=True, exist_ok=True)
