@@ -100,6 +100,9 @@ class ValuesFile:
             self.path.write_text(HEADER + json.dumps(self.config, sort_keys=True) + "\narch," + ",".join(self.names) + "\n")
 
     def append(self, rows: list[tuple[str, list[float]]]) -> None:
+        for arch, _ in rows:
+            if "," in arch or "\n" in arch or "\r" in arch:
+                raise ValueError(f"arch {arch[:60]!r}: a values file cannot hold an arch string with a comma or newline")
         with self.path.open("a") as f:
             for arch, values in rows:
                 f.write(arch + "," + ",".join(repr(float(v)) for v in values) + "\n")
