@@ -176,3 +176,15 @@ def test_hamming_kernel_is_exact() -> None:
     codes = [rng.random((9, n)) > 0.3 for n in (5, 4000, 70000)]
     direct = sum(c.astype(float) @ c.T.astype(float) + (1 - c.astype(float)) @ (1 - c.astype(float)).T for c in codes)
     assert np.array_equal(hamming_kernel(codes), direct)
+
+
+def test_worker_processes_give_the_same_values() -> None:
+    from harness.proxies.compute import compute_values
+    from harness.spaces import get_space
+
+    space = get_space("resnet20-width-1d", in_channels=1, num_classes=10, input_size=40)
+    archs = space.sample_unique(np.random.default_rng(0), 17)  # three chunks of work
+    ps = resolve_proxies(["synflow", "params"])
+    one = compute_values(ps, space, archs, ProxyBatch((1, 40)), 3)
+    two = compute_values(ps, space, archs, ProxyBatch((1, 40)), 3, workers=2)
+    assert np.array_equal(one, two) and one.shape == (17, 2)

@@ -62,7 +62,7 @@ def scope_archs(bench: Benchmark, scope: str) -> tuple[list[str], list[str]]:
 
 def write_proxy_submission(
     name: str, bench: Benchmark, folder: Path, *, scope: str = "all", batch_size: int = 64, seed: int = 0,
-    progress: ProgressArg = None,
+    progress: ProgressArg = None, workers: int = 1,
 ) -> ProxyRun:
     """Compute proxy ``name`` on ``bench`` and write the submission folder (resuming its values file)."""
     proxy = get_proxy(name)
@@ -78,7 +78,8 @@ def write_proxy_submission(
     folder.mkdir(parents=True, exist_ok=True)
     config = {"benchmark": bench.label, "seed": seed, "archs": scope, **batch.record()}
     values = compute_values([proxy], bench.space, todo, batch, seed,
-                            values_file=ValuesFile(folder / VALUES, [proxy.name], config), progress=progress)[:, 0]
+                            values_file=ValuesFile(folder / VALUES, [proxy.name], config), progress=progress,
+                            workers=workers)[:, 0]
     scores, n_undefined = ranked_scores(values, proxy.direction)
     full = np.full(len(archs), np.nan)
     position = {a: i for i, a in enumerate(archs)}
