@@ -77,6 +77,7 @@ def test_baselines_are_computed_once_per_benchmark_version(tiny_env: dict[str, s
 
     bench = get_benchmark("tiny-w20")
     monkeypatch.setenv(baselines.BASELINES_ENV, "params,synflow")
+    assert baselines.reference_rows(tmp_path / "store", bench, "dev", compute=False) == []  # nothing cached yet
     rows = baselines.reference_rows(tmp_path / "store", bench, "dev")
     assert [r["name"] for r in rows] == ["params", "synflow"] and rows[0]["n_archs"] == len(bench.ground_truth().split_indices("dev"))
     cached = baselines.cache_path(tmp_path / "store", bench, "synflow", 64, 0)
@@ -90,6 +91,7 @@ def test_baselines_are_computed_once_per_benchmark_version(tiny_env: dict[str, s
     monkeypatch.setattr(compute, "init_net", no_net)
     again = baselines.reference_rows(tmp_path / "store", bench, "dev")
     assert again == rows and cached.read_bytes() == before  # read from the store, not recomputed
+    assert baselines.reference_rows(tmp_path / "store", bench, "dev", compute=False) == rows
     monkeypatch.setenv(baselines.BASELINES_ENV, "")
     assert baselines.reference_rows(tmp_path / "store", bench, "dev") == []
     monkeypatch.setenv(baselines.BASELINES_ENV, "params,sinp")

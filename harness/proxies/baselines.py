@@ -52,24 +52,48 @@ def cache_path(store_root: Path, bench: Benchmark, name: str, batch: int, seed: 
 
 
 def cached_gt_values(store_root: Path, bench: Benchmark, name: str, *, batch: int = DEFAULT_BATCH, seed: int = 0,
-                     progress: ProgressArg = None) -> np.ndarray:
-    """Proxy ``name`` on ``bench``'s GT archs, in GT order (NaN where undefined); computed once, then read."""
+                     progress: ProgressArg = None, compute: bool = True, workers: int = 1) -> np.ndarray | None:
+    """Proxy ``name`` on ``bench``'s GT archs, in GT order (NaN where undefined); computed once, then read.
+
+    ``compute=False`` only reads: None unless the cache holds every GT arch (what a page rendering a board wants:
+    never hours of CPU on a request; a host fills the cache beforehand with ``compute=True``).
+    """
     proxy = get_proxy(name)
     gt = bench.ground_truth()
+    path = cache_path(store_root, bench, name, batch, seed)
+    if not compute:
+        if not path.is_file():
+            return None
+        rows = _read_any(path)
+        if any(a not in rows for a in gt.archs):
+            return None
+        return np.asarray([rows[a] for a in gt.archs], dtype=np.float64)
     data = training_batch(bench, batch, seed) if proxy.needs_data else data_free_batch(bench)
     config = {"benchmark": bench.label, "seed": seed, "archs": "gt", **data.record()}
-    path = cache_path(store_root, bench, name, batch, seed)
-    return compute_values([proxy], bench.space, list(gt.archs), data, seed,
+    return compute_values([proxy], bench.space, list(gt.archs), data, seed, workers=workers,
                           values_file=ValuesFile(path, [proxy.name], config), progress=progress)[:, 0]
+
+
+def _read_any(path: Path) -> dict[str, float]:
+    """arch -> value of a cache file, whatever settings wrote it (its name already fixes benchmark, batch, seed)."""
+    import json
+
+    from harness.proxies.compute import HEADER
+
+    first = path.read_text().split("\n", 1)[0]
+    config = json.loads(first[len(HEADER):]) if first.startswith(HEADER) else {}
+    names = config.get("proxies") or []
+    return {a: v[0] for a, v in ValuesFile(path, names, {k: v for k, v in config.items() if k != "proxies"}).read().items()}
 
 
 def reference_rows(store_root: Path, bench: Benchmark, split: str = "dev", names: list[str] | None = None, *,
                    metrics: tuple[str, ...] = ("kendall_tau", "spearman"), batch: int = DEFAULT_BATCH, seed: int = 0,
-                   progress: ProgressArg = None) -> list[dict[str, Any]]:
+                   progress: ProgressArg = None, compute: bool = True) -> list[dict[str, Any]]:
     """One reference row per baseline proxy: ``{"name", "title", "reference", "data", "n_archs", "metrics"}``.
 
     Metrics are those of the proxy's scores (``direction * value``, undefined ones ranked last) against the GT's
-    seed means on ``split``, as a submission's are.
+    seed means on ``split``, as a submission's are (pass a board's own metric names, e.g. its ``ROW_METRICS``).
+    With ``compute=False`` a proxy whose cache is not complete is left out instead of computed.
     """
     from harness.metrics import compute_metrics
 
@@ -78,7 +102,9 @@ def reference_rows(store_root: Path, bench: Benchmark, split: str = "dev", names
     rows = []
     for name in configured_baselines() if names is None else names:
         proxy = get_proxy(name)
-        values = cached_gt_values(store_root, bench, name, batch=batch, seed=seed, progress=progress)
+        values = cached_gt_values(store_root, bench, name, batch=batch, seed=seed, progress=progress, compute=compute)
+        if values is None:
+            continue
         scores, _ = ranked_scores(values[idx], proxy.direction)
         values_on = compute_metrics(scores, gt.seed_mean[idx], np.asarray(gt.params)[idx], list(metrics))
         rows.append({"name": proxy.name, "title": proxy.title, "reference": proxy.reference,
