@@ -36,7 +36,7 @@ def main() -> None:
 
     from harness.proxies import get_proxy
     from harness.proxies.batch import ProxyBatch
-    from harness.proxies.compute import prepared
+    from harness.proxies.compute import prepared, score_net
     from harness.proxies.nets import init_net
     from harness.spaces import get_space
 
@@ -53,7 +53,7 @@ def main() -> None:
         theirs = predictive.find_measures(copy.deepcopy(net), [(x, y)], ("random", 1, 10), torch.device("cpu"),
                                           measure_names=list(NAMES))
         for name in NAMES:
-            ours = get_proxy(name).fn(prepared(net, get_proxy(name)), batch)
+            ours = score_net(get_proxy(name), prepared(net, get_proxy(name)), batch)
             ref = float(theirs[name])
             rel = abs(ours - ref) / max(abs(ref), 1e-300)
             worst[name] = max(worst[name], rel)

@@ -13,7 +13,7 @@ from harness.errors import UnknownNameError, UsageError
 from harness.proxies import get_proxy, proxy_names, resolve_proxies
 from harness.proxies.activations import JACOB_K
 from harness.proxies.batch import ProxyBatch
-from harness.proxies.compute import ValuesFile, arch_values, prepared, ranked_scores
+from harness.proxies.compute import ValuesFile, arch_values, prepared, ranked_scores, score_net
 from harness.proxies.nets import arch_seed, init_net
 
 D, H, C, N = 5, 16, 3, 6
@@ -66,11 +66,11 @@ def test_grad_norm_snip_fisher_of_a_linear_softmax_model() -> None:
     net, batch = _linear(), _batch()
     W, b, x, y = _np(net.weight), _np(net.bias), _np(batch.x), batch.y.numpy()
     gW, dz = _softmax_grad(W, b, x, y)
-    assert get_proxy("grad_norm").fn(prepared(net, get_proxy("grad_norm")), batch) == pytest.approx(np.linalg.norm(gW), rel=1e-12)
-    assert get_proxy("snip").fn(prepared(net, get_proxy("snip")), batch) == pytest.approx(np.abs(W * gW).sum(), rel=1e-12)
+    assert score_net(get_proxy("grad_norm"), prepared(net, get_proxy("grad_norm")), batch) == pytest.approx(np.linalg.norm(gW), rel=1e-12)
+    assert score_net(get_proxy("snip"), prepared(net, get_proxy("snip")), batch) == pytest.approx(np.abs(W * gW).sum(), rel=1e-12)
     z = x @ W.T + b
     fisher = (0.5 * ((z * dz) ** 2).mean(0)).sum() * D  # per output channel, counted once per weight of it
-    assert get_proxy("fisher").fn(prepared(net, get_proxy("fisher")), batch) == pytest.approx(fisher, rel=1e-12)
+    assert score_net(get_proxy("fisher"), prepared(net, get_proxy("fisher")), batch) == pytest.approx(fisher, rel=1e-12)
 
 
 def test_grasp_is_minus_w_times_hessian_gradient_product() -> None:
@@ -79,7 +79,7 @@ def test_grasp_is_minus_w_times_hessian_gradient_product() -> None:
     g, _ = _softmax_grad(W, b, x, y)
     eps = 1e-5  # H g by central differences of the hand-written gradient
     hg = (_softmax_grad(W + eps * g, b, x, y)[0] - _softmax_grad(W - eps * g, b, x, y)[0]) / (2 * eps)
-    assert get_proxy("grasp").fn(prepared(net, get_proxy("grasp")), batch) == pytest.approx(float(np.sum(-W * hg)), rel=1e-6)
+    assert score_net(get_proxy("grasp"), prepared(net, get_proxy("grasp")), batch) == pytest.approx(float(np.sum(-W * hg)), rel=1e-6)
 
 
 class _TwoLayer(nn.Module):
@@ -118,10 +118,10 @@ def test_jacob_cov_and_nwot_against_hand_formulas() -> None:
         J = ((pre > 0) * W2[0]) @ W1  # row n: W2 diag(relu'(W1 x_n)) W1
         v = np.linalg.eigvalsh(np.corrcoef(J))
         expected = -np.sum(np.log(v + JACOB_K) + 1 / (v + JACOB_K))
-        assert get_proxy("jacob_cov").fn(prepared(net, get_proxy("jacob_cov")), batch) == pytest.approx(expected, rel=1e-10)
+        assert score_net(get_proxy("jacob_cov"), prepared(net, get_proxy("jacob_cov")), batch) == pytest.approx(expected, rel=1e-10)
         c = (pre > 0).astype(float)
         K = c @ c.T + (1 - c) @ (1 - c).T
-        assert get_proxy("nwot").fn(prepared(net, get_proxy("nwot")), batch) == pytest.approx(np.linalg.slogdet(K)[1], rel=1e-12)
+        assert score_net(get_proxy("nwot"), prepared(net, get_proxy("nwot")), batch) == pytest.approx(np.linalg.slogdet(K)[1], rel=1e-12)
 
 
 def test_jacob_cov_is_nan_when_the_output_ignores_the_input() -> None:
@@ -188,3 +188,16 @@ def test_worker_processes_give_the_same_values() -> None:
     one = compute_values(ps, space, archs, ProxyBatch((1, 40)), 3)
     two = compute_values(ps, space, archs, ProxyBatch((1, 40)), 3, workers=2)
     assert np.array_equal(one, two) and one.shape == (17, 2)
+
+
+def test_a_shared_pass_gives_each_proxy_its_own_value() -> None:
+    from harness.spaces import get_space
+
+    space = get_space("resnet20-width-1d", in_channels=1, num_classes=10, input_size=40)
+    arch = space.sample(np.random.default_rng(1), 1)[0]
+    g = torch.Generator().manual_seed(0)
+    batch = ProxyBatch((1, 40), torch.randn(8, 1, 40, generator=g), torch.arange(8) % 10)
+    names = ["grad_norm", "snip", "fisher", "grasp", "nwot"]
+    together = arch_values(resolve_proxies(names), space, arch, batch, 0)  # one backward for the first three
+    alone = [arch_values(resolve_proxies([n]), space, arch, batch, 0)[0] for n in names]
+    assert together == alone

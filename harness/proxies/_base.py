@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 NET = "net"
 SPACE = "space"
@@ -26,6 +27,9 @@ class Proxy:
     direction: int = 1  # +1: larger predicts better; -1: smaller predicts better
     keep_bn: bool = True  # False: every BatchNorm acts as the identity (synflow's convention in the paper's code)
     float64: bool = False  # the network is run in float64 (synflow: products of many weights overflow float32)
+    #: a pass of the network that several proxies read (one backward serves grad_norm, snip and fisher); when set,
+    #: the value is ``fn(shared_pass(net, batch))`` and the pass runs once per arch for all proxies that name it
+    shared_pass: Callable[..., Any] | None = None
 
     @property
     def data_label(self) -> str:

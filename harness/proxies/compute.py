@@ -42,16 +42,45 @@ def prepared(net: nn.Module, proxy: Proxy, *, in_place: bool = False) -> nn.Modu
     return out.train()
 
 
+def score_net(proxy: Proxy, net: nn.Module, batch: ProxyBatch) -> float:
+    """``proxy``'s value of ``net`` as prepared (:func:`prepared`), through its shared pass when it has one."""
+    if proxy.shared_pass is not None:
+        return float(proxy.fn(proxy.shared_pass(net, batch)))
+    return float(proxy.fn(net, batch))
+
+
+def _pass_key(proxy: Proxy) -> tuple | None:
+    return None if proxy.shared_pass is None else (proxy.shared_pass, proxy.keep_bn, proxy.float64)
+
+
 def arch_values(proxies: Sequence[Proxy], space: SearchSpace, arch: str, batch: ProxyBatch, seed: int) -> list[float]:
-    """The value of each proxy for ``arch`` (NaN where a proxy is undefined for this network)."""
-    net_proxies = [i for i, p in enumerate(proxies) if p.kind == NET]
-    net = init_net(space, arch, seed) if net_proxies else None
+    """The value of each proxy for ``arch`` (NaN where a proxy is undefined for this network).
+
+    A shared pass (one backward for grad_norm, snip and fisher) runs once for all proxies naming it; the last
+    proxy that runs the network uses it itself instead of a copy (nothing scores it afterwards).
+    """
+    runners: list[int] = []
+    seen: set[tuple] = set()
+    for i, p in enumerate(proxies):
+        key = _pass_key(p)
+        if p.kind == NET and (key is None or key not in seen):
+            runners.append(i)
+        if key is not None:
+            seen.add(key)
+    net = init_net(space, arch, seed) if runners else None
+    passes: dict[tuple, Any] = {}
     out = []
     for i, p in enumerate(proxies):
         if p.kind != NET:
             out.append(float(p.fn(space, arch)))
-        else:  # the last net proxy may use the network itself: nothing scores it afterwards
-            out.append(float(p.fn(prepared(net, p, in_place=i == net_proxies[-1]), batch)))
+            continue
+        key = _pass_key(p)
+        if key is None:
+            out.append(score_net(p, prepared(net, p, in_place=i == runners[-1]), batch))
+            continue
+        if key not in passes:
+            passes[key] = p.shared_pass(prepared(net, p, in_place=i == runners[-1]), batch)
+        out.append(float(p.fn(passes[key])))
     return out
 
 

@@ -18,6 +18,7 @@ linear layer (:func:`harness.proxies.nets.weighted_layers`):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness.proxies.nets import weighted_layers
@@ -62,18 +63,6 @@ def synflow(net: nn.Module, batch: ProxyBatch) -> float:
     return _total([(m.weight * m.weight.grad).abs() for m in layers if m.weight.grad is not None])
 
 
-def grad_norm(net: nn.Module, batch: ProxyBatch) -> float:
-    net.zero_grad()
-    _loss(net, batch).backward()
-    return _total([m.weight.grad.norm() for m in weighted_layers(net) if m.weight.grad is not None])
-
-
-def snip(net: nn.Module, batch: ProxyBatch) -> float:
-    net.zero_grad()
-    _loss(net, batch).backward()
-    return _total([(m.weight * m.weight.grad).abs() for m in weighted_layers(net) if m.weight.grad is not None])
-
-
 def grasp(net: nn.Module, batch: ProxyBatch) -> float:
     import torch
 
@@ -89,7 +78,17 @@ def grasp(net: nn.Module, batch: ProxyBatch) -> float:
     return _total([-m.weight.detach() * m.weight.grad for m in layers if m.weight.grad is not None])
 
 
-def fisher(net: nn.Module, batch: ProxyBatch) -> float:
+@dataclass
+class LossPass:
+    """One backward of the loss: every conv/linear weight and its gradient, and each layer's Fisher channel terms."""
+
+    weights: list
+    grads: list
+    fisher_terms: list
+
+
+def loss_pass(net: nn.Module, batch: ProxyBatch) -> LossPass:
+    """Forward and backward of L once, keeping each weighted layer's output gradient (for fisher)."""
     import torch
 
     layers = weighted_layers(net)
@@ -108,22 +107,36 @@ def fisher(net: nn.Module, batch: ProxyBatch) -> float:
     finally:
         for h in handles:
             h.remove()
-    values = []
+    terms = []
     for i, m in enumerate(layers):
         per_weight = m.weight[0].numel()  # weights per output channel
         for a in acts[i]:
             if a.grad is None:
                 continue
             g = (a.detach() * a.grad).flatten(2).sum(2) if a.dim() > 2 else a.detach() * a.grad
-            values.append(g.pow(2).mean(0).mul(0.5).abs() * per_weight)
-    return _total(values)
+            terms.append(g.pow(2).mean(0).mul(0.5).abs() * per_weight)
+    used = [m for m in layers if m.weight.grad is not None]
+    return LossPass([m.weight.detach() for m in used], [m.weight.grad for m in used], terms)
+
+
+def grad_norm(p: LossPass) -> float:
+    return _total([g.norm() for g in p.grads])
+
+
+def snip(p: LossPass) -> float:
+    return _total([(w * g).abs() for w, g in zip(p.weights, p.grads, strict=True)])
+
+
+def fisher(p: LossPass) -> float:
+    return _total(p.fisher_terms)
 
 
 PROXIES: tuple[Proxy, ...] = (
     Proxy("synflow", "SynFlow", f"Tanaka et al., NeurIPS 2020; {PAPER}", NET, needs_data=False, fn=synflow,
           keep_bn=False, float64=True),
-    Proxy("grad_norm", "grad norm", PAPER, NET, needs_data=True, fn=grad_norm),
-    Proxy("snip", "SNIP", f"Lee et al., ICLR 2019; {PAPER}", NET, needs_data=True, fn=snip),
+    Proxy("grad_norm", "grad norm", PAPER, NET, needs_data=True, fn=grad_norm, shared_pass=loss_pass),
+    Proxy("snip", "SNIP", f"Lee et al., ICLR 2019; {PAPER}", NET, needs_data=True, fn=snip, shared_pass=loss_pass),
     Proxy("grasp", "GraSP", f"Wang et al., ICLR 2020; {PAPER}", NET, needs_data=True, fn=grasp),
-    Proxy("fisher", "Fisher", f"Turner et al., ICLR 2020; {PAPER}", NET, needs_data=True, fn=fisher),
+    Proxy("fisher", "Fisher", f"Turner et al., ICLR 2020; {PAPER}", NET, needs_data=True, fn=fisher,
+          shared_pass=loss_pass),
 )
