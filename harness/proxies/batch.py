@@ -55,9 +55,9 @@ def data_free_batch(bench: Benchmark) -> ProxyBatch:
     return ProxyBatch(input_shape=tuple(bench.space.input_shape))
 
 
-def _load_splits(bench: Benchmark, n: int) -> Any:
+def _load_splits(bench: Benchmark, n: int) -> tuple[Any, bool]:
     """The benchmark's splits; for a cut copy of an image dataset whose training files hold fewer images than the
-    spec's calibration split asks (the CIFAR-100 files cut to 486 images), the same files cut with ``calib = n``.
+    spec's calibration split asks (the CIFAR-100 files cut to 486 images), the same files cut with ``calib = n`` (recorded as ``loaded_with_calib``).
 
     Why this is the same training split: image benchmarks take the whole official training set as ``train``,
     whatever ``calib`` is (:mod:`harness.benchmarks.loaders.nb201`); ``calib`` only draws from it.
@@ -67,19 +67,19 @@ def _load_splits(bench: Benchmark, n: int) -> Any:
     from harness.benchmarks.loaders.kinds import KINDS
 
     try:
-        return bench.load_data()
+        return bench.load_data(), False
     except DataError as exc:
         if "calibration split" not in str(exc) or bench.splits.train is not None:
             raise
     cut = dataclasses.replace(bench, splits=dataclasses.replace(bench.splits, calib=n))
-    return KINDS["data"][bench.data.kind].load(cut)
+    return KINDS["data"][bench.data.kind].load(cut), True
 
 
 def training_batch(bench: Benchmark, n: int, seed: int) -> ProxyBatch:
     """``n`` images of ``bench``'s training split, drawn with ``seed`` (DataError when the split is smaller)."""
     if n < 2:
         raise DataError(f"a proxy batch needs at least 2 images, got {n}")
-    splits = _load_splits(bench, n)
+    splits, cut = _load_splits(bench, n)
     train = splits.train
     total = len(train)
     if n > total:
@@ -89,4 +89,6 @@ def training_batch(bench: Benchmark, n: int, seed: int) -> ProxyBatch:
     y = train.y[idx].contiguous()
     digest = hashlib.sha256(x.numpy().tobytes() + y.numpy().tobytes()).hexdigest()
     meta = {"data_hash": splits.data_hash, "train_size": total}
+    if cut:  # the data hash is then that of the files cut with calib = n, not the benchmark's
+        meta["loaded_with_calib"] = n
     return ProxyBatch(tuple(x.shape[1:]), x, y, tuple(int(i) for i in idx), digest, meta)
