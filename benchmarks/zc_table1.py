@@ -146,7 +146,7 @@ def report(ns: argparse.Namespace) -> None:
                 n_nan = int((~np.isfinite(x)).sum())
                 pub = PUBLISHED[bench_name].get(name)
                 rows.append((bench_name, name, pub, rho, lo, hi, len(archs), n_nan))
-    print("| benchmark | proxy | published |ρ| | measured ρ | 95% CI (bootstrap over archs) | n archs | NaN | |Δ| |")
+    print("| benchmark | proxy | published ρ (abs) | measured ρ | 95% CI (bootstrap over archs) | n archs | NaN | Δ (abs) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for b, name, pub, rho, lo, hi, n, n_nan in rows:
         delta = "" if pub is None else f"{abs(abs(rho) - pub):.3f}"
