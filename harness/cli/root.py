@@ -14,7 +14,7 @@ import typer
 
 from harness import config
 from harness.challenge import cli as challenge_cli  # challenge hosting: its own command group
-from harness.cli import catalog, check, gt, read, reference, score, serve
+from harness.cli import catalog, check, gt, proxy, read, reference, score, serve
 
 app = typer.Typer(
     help="Evaluation harness and leaderboard for weight-sharing NAS supernets.",
@@ -54,6 +54,7 @@ app.command()(read.leaderboard)
 app.command()(read.show)
 app.command()(read.compare)
 app.command()(check.check)
+app.command()(proxy.proxy)
 app.command()(read.export)
 app.command()(score.rescore)
 app.command("app")(serve.app_cmd)
