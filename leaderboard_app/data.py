@@ -12,6 +12,7 @@ run that lands is picked up on the next rerun while an unchanged store costs one
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -278,3 +279,21 @@ def predictions_csv(ctx: AppContext, run: RunRecord) -> bytes:
     from harness.submission.text import csv_cell
 
     return pd.DataFrame({"arch": [csv_cell(a) for a in archs], "score": scores}).to_csv(index=False).encode()
+
+
+# ------------------------------------------------------------------------------------------ proxy baselines
+@st.cache_data(max_entries=64, show_spinner=False)
+def _proxy_rows(root: str, benchmark: str, split: str, metrics: tuple[str, ...]) -> list[dict[str, Any]]:
+    from harness.proxies.baselines import reference_rows
+
+    try:
+        return reference_rows(Path(root), get_benchmark(benchmark), split, metrics=metrics, compute=False, board=True)
+    except HarnessError:
+        return []
+
+
+def proxy_rows(ctx: AppContext, benchmark: str, split: str, metrics: Sequence[str]) -> list[dict[str, Any]]:
+    """The benchmark's zero-cost proxy baselines on ``split`` as cached in the store (``nas-harness baselines``
+    fills the cache; a page never computes a proxy)."""
+    require_split(ctx, split)
+    return _proxy_rows(str(ctx.store), benchmark, split, tuple(metrics))

@@ -121,9 +121,13 @@ def leaderboard_frame(
     per_submission: str = "best",
     current_gt_hash: str | None = None,
     current_version: int | None = None,
+    proxy_rows: Sequence[dict[str, Any]] = (),
 ) -> pd.DataFrame:
     """The leaderboard of one benchmark version: reference rows first, then ranked runs; one value and one CI
     column per metric, and the version in a ``version`` column.
+
+    ``proxy_rows``: the benchmark's cached zero-cost proxy baselines (:func:`harness.proxies.baselines.reference_rows`),
+    shown as reference rows after the #params baseline.
 
     ``runs`` must all be of one benchmark version (:func:`by_version` splits them): two versions are never ranked
     in one table (ValueError). ``current_version``: the benchmark's version now; runs of another version are
@@ -150,6 +154,12 @@ def leaderboard_frame(
             entry = base.get(m)
             row[label(m)] = _num(entry.get("value") if isinstance(entry, dict) else entry)
             row[ci_column(m)] = ci_text(entry, m)
+        rows.append(row)
+    for proxy in proxy_rows:  # the benchmark's cached zero-cost proxy baselines (harness.proxies.baselines)
+        row = {"rank": None, "submission": f"{proxy['title']} (zero-cost proxy)", "type": "reference", "kind": "proxy"}
+        for m in metrics:
+            row[label(m)] = _num(proxy["metrics"].get(m))
+            row[ci_column(m)] = ""
         rows.append(row)
     for i, r in enumerate(ranked, 1):
         flags = []

@@ -101,3 +101,42 @@ def test_baselines_are_computed_once_per_benchmark_version(tiny_env: dict[str, s
         assert "sinp" in str(exc)
     else:
         raise AssertionError("an unknown baseline name must fail")
+
+
+def test_cached_proxy_baselines_appear_on_every_board(tiny_env: dict[str, str], tmp_path: Path) -> None:
+    """`nas-harness baselines` fills the store's cache once; the CLI leaderboard (table and --json) and a challenge
+    board then show the proxies as reference rows, the challenge board with a CI and a tie flag like any row."""
+    import json
+
+    from challenge_helpers import T0, predictions_folder, write_challenge
+    from harness.challenge import board, intake, open_challenge, worker
+    from harness.challenge.clock import FakeClock
+
+    store = tmp_path / "store"
+    scored = _run(["score", str(predictions_folder(tmp_path / "subs", "mine", 0.7)), "--store", str(store)])
+    assert scored.exit_code == 0, scored.output
+    before = json.loads(_run(["leaderboard", "tiny-w20", "--store", str(store), "--json"]).stdout)
+    assert before["benchmarks"]["tiny-w20"]["proxy_baselines"] == []
+    filled = _run(["baselines", "tiny-w20", "--store", str(store), "--proxies", "params,synflow"])
+    assert filled.exit_code == 0, filled.output
+    assert "SynFlow" in filled.stdout or "synflow" in filled.stdout.lower()
+    board_json = json.loads(_run(["leaderboard", "tiny-w20", "--store", str(store), "--json"]).stdout)
+    proxies = {r["name"]: r for r in board_json["benchmarks"]["tiny-w20"]["proxy_baselines"]}
+    assert set(proxies) == {"synflow"} and proxies["synflow"]["metrics"]["kendall_tau"] is not None  # #params has its own row
+    from harness.cli import app
+
+    table = CliRunner().invoke(app, ["leaderboard", "tiny-w20", "--store", str(store)])
+    assert "SynFlow" in table.stdout and "(zero-cost" in table.stdout  # a reference row (the names fold in 80 columns)
+    assert table.stdout.count("(zero-cost") == 1  # #params is the board's own row, not a proxy row too
+
+    folder = write_challenge(tmp_path / "c")
+    host = open_challenge(folder, clock=FakeClock(T0.timestamp() + 3600))
+    filled = _run(["baselines", "tiny-w20", "--store", str(host.challenge.store_dir), "--proxies", "params,synflow"])
+    assert filled.exit_code == 0, filled.output
+    token = host.add_team("Team Red")
+    intake.submit_zip(host, token, intake.zip_folder(predictions_folder(tmp_path / "subs2", "red", 0.8)))
+    worker.run_worker(host, once=True)
+    rows = board.challenge_board(host, "dev")
+    proxy_rows = [r for r in rows if r["type"] == "baseline" and "zero-cost proxy" in r["team"]]
+    assert len(proxy_rows) == 1 and proxy_rows[0]["team"].startswith("SynFlow")  # #params keeps its own row
+    assert proxy_rows[0]["ci"][0] is not None and isinstance(proxy_rows[0]["tied_with_leader"], bool)

@@ -14,9 +14,9 @@ training-seed variance, and the board says so), and the rows are compared pairwi
 for the whole board at once by :func:`tied_with_leader` (Holm over all pairs of rows), the one seam for the
 multiple-comparison rule.
 
-Baseline rows: the #params proxy (the GT archs' parameter counts as scores) and every run the host marked as a
-baseline in the challenge's store (``is_baseline``: a host-scored reference, never a team's upload), placed where
-their value falls, without a rank.
+Baseline rows: the #params proxy (the GT archs' parameter counts as scores), the zero-cost proxies the host cached
+for the benchmark (``nas-harness baselines``), and every run the host marked as a baseline in the challenge's store
+(``is_baseline``: a host-scored reference, never a team's upload), placed where their value falls, without a rank.
 """
 
 from __future__ import annotations
@@ -99,6 +99,10 @@ def challenge_board(host: Host, phase_name: str, *, host_view: bool = False) -> 
     preds = [_split_preds(host, r, gt, split) for _, r in labelled]
     preds.append(np.asarray(params, dtype=np.float64))
     labelled.append(({"rank": None, "team": PARAMS_BASELINE, "type": "baseline", "submission": None, "kind": "proxy"}, None))
+    for proxy, scores in _proxy_baselines(host, bench, split):
+        preds.append(scores)
+        labelled.append(({"rank": None, "team": f"{proxy.title} (zero-cost proxy)", "type": "baseline", "submission": None,
+                          "kind": "proxy"}, None))
 
     points, reps = metric_replicates(preds, truth, params, metric, n_boot=BOARD_BOOT, seed=host.challenge.scoring.seed)
     n = int(idx.size)
@@ -115,6 +119,19 @@ def challenge_board(host: Host, phase_name: str, *, host_view: bool = False) -> 
     for b in (r for r in rows if r["type"] == "baseline"):
         _insert_in_place(entries_out, b, hib)
     return entries_out
+
+
+def _proxy_baselines(host: Host, bench: Any, split: str) -> list[tuple[Any, np.ndarray]]:
+    """The zero-cost proxy baselines the host cached for this benchmark version (``nas-harness baselines BENCH
+    --store CHALLENGE/store``; which ones: ``$NAS_HARNESS_PROXY_BASELINES``), #params aside (its row is always there).
+    A board only reads the cache: it never computes a proxy on a request."""
+    from harness.errors import HarnessError
+    from harness.proxies.baselines import cached_split_scores
+
+    try:
+        return cached_split_scores(host.store.root, bench, split, compute=False, board=True)
+    except HarnessError:
+        return []
 
 
 def _split_preds(host: Host, run: Any, gt: Any, split: str) -> np.ndarray:

@@ -59,21 +59,37 @@ def leaderboard(
         older: list[dict[str, Any]] = []
         for version in board_versions(results, bench):
             entries = leaderboard_rows(results, bench, split, all_runs, version=version)
+            proxies = proxy_reference_rows(results, bench, split) if version == bench.version else []
             if version == bench.version:
-                out[name] = {"primary_metric": bench.primary_metric, "split": split, "version": version, "rows": entries}
+                out[name] = {"primary_metric": bench.primary_metric, "split": split, "version": version, "rows": entries,
+                             "proxy_baselines": proxies}
             else:
                 older.append({"version": version, "rows": entries})
             if not as_json and (version == bench.version or entries):
-                console.print(leaderboard_table(results, bench, split, entries, current_gt, version))
+                console.print(leaderboard_table(results, bench, split, entries, current_gt, version, proxies))
         out[name]["older_versions"] = older
     if as_json:
         print_json({"benchmarks": out})
 
 
+def proxy_reference_rows(results: Any, bench: Any, split: str) -> list[dict[str, Any]]:
+    """The benchmark's zero-cost proxy baselines on ``split`` from the store's cache (``nas-harness baselines``
+    fills it; a board never computes them), with every leaderboard column's metric."""
+    from harness.metrics import LEADERBOARD_COLUMNS
+    from harness.proxies.baselines import reference_rows
+
+    metrics = tuple(dict.fromkeys((bench.primary_metric, *LEADERBOARD_COLUMNS)))
+    try:
+        return reference_rows(results.root, bench, split, metrics=metrics, compute=False, board=True)
+    except HarnessError:
+        return []
+
+
 def leaderboard_table(results: Any, bench: Any, split: str, entries: list[dict[str, Any]], current_gt: str | None,
-                      version: int | None = None) -> Table:
-    """One benchmark version's rows, under the reference rows (split-half agreement, #params baseline) of its best
-    run of that version. An older version's table says so in its title: values as stored, not recomputed."""
+                      version: int | None = None, proxies: list[dict[str, Any]] | None = None) -> Table:
+    """One benchmark version's rows, under the reference rows (split-half agreement, #params baseline, the cached
+    zero-cost proxy baselines) of its best run of that version. An older version's table says so in its title:
+    values as stored, not recomputed."""
     from harness.metrics import LEADERBOARD_COLUMNS, METRICS, split_half_of
     from harness.store.records import is_stale
 
@@ -95,10 +111,15 @@ def leaderboard_table(results: Any, bench: Any, split: str, entries: list[dict[s
     if payload:
         ceiling = split_half_of(payload)
         base = payload.get("baseline", {})
-        table.add_row("", "[italic]split-half agreement (GT seeds)[/]", "reference", "", fmt(ceiling.get(primary), digits[primary]), "", "",
-                      *(fmt(ceiling.get(k), digits[k]) for k in others), "", "")
-        table.add_row("", "[italic]#params baseline[/]", "reference", "", fmt(base.get(primary, {}).get("value"), digits[primary]), "", "",
-                      *(fmt(base.get(k, {}).get("value"), digits[k]) for k in others), "", "")
+        # the reference rows have no CI, no verdict against the leader and no run SD: three empty cells
+        table.add_row("", "[italic]split-half agreement (GT seeds)[/]", "reference", "", fmt(ceiling.get(primary), digits[primary]),
+                      "", "", "", *(fmt(ceiling.get(k), digits[k]) for k in others), "", "")
+        table.add_row("", "[italic]#params baseline[/]", "reference", "", fmt(base.get(primary, {}).get("value"), digits[primary]),
+                      "", "", "", *(fmt(base.get(k, {}).get("value"), digits[k]) for k in others), "", "")
+    for row in proxies or []:
+        m = row["metrics"]
+        table.add_row("", f"[italic]{u(row['title'])} (zero-cost proxy)[/]", "reference", "", fmt(m.get(primary), digits[primary]),
+                      "", "", "", *(fmt(m.get(k), digits[k]) for k in others), "", "")
     for e in entries:
         note = []
         if e["is_baseline"]:

@@ -366,6 +366,7 @@ class Metric:
     the diagnostic metrics, whose seed-half value is their neutral point by symmetry). ``pair_kernels``: the O(n²)
     pair sums its resampled kernel reads (such metrics get fewer resamples above n = 2500). ``function``: the
     public ``f(pred, truth, params) -> float``. ``kind``: the file it is declared in (correlation, top-k, complexity).
+    ``max_type``: the metric is an extreme over a few archs and gets no bootstrap CI.
     """
 
     name: str
@@ -382,6 +383,9 @@ class Metric:
     unit: str = ""
     agreement: bool = True
     kind: str = ""
+    #: an extreme of a few archs (top-k regret, BR@K, WR@K): the percentile bootstrap does not estimate its sampling
+    #: law (harness.metrics.resampling), so no bootstrap CI is reported for it
+    max_type: bool = False
 
     @property
     def pairwise(self) -> bool:

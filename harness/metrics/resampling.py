@@ -32,9 +32,7 @@ from harness.metrics._base import Prepared, Resample
 from harness.metrics.registry import METRICS, point_values, prepare, resolve_names
 
 CHUNK_ELEMS = 1 << 22  # rows of the weight matrix processed at once: CHUNK_ELEMS // n
-NO_BOOTSTRAP_CI: frozenset[str] = frozenset(
-    m for m in METRICS if m.startswith(("br_at_", "wr_at_")) or m.endswith("_regret")
-)
+NO_BOOTSTRAP_CI: frozenset[str] = frozenset(name for name, m in METRICS.items() if m.max_type)
 """Max-type metrics: no percentile bootstrap CI (see the module docstring)."""
 
 

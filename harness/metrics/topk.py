@@ -134,12 +134,12 @@ METRICS: tuple[Metric, ...] = (
     *(Metric(f"p_at_bottom_{k}", f"P@bottom{k}%", f"share of the true bottom {k} % found in the predicted bottom {k} %",
              True, _fn(precision_at_bottom, k_percent=k), _precision(k, top=False), kind="top-k") for k in TOP_PERCENTS),
     *(Metric(f"br_at_{k}", f"BR@{k}%", f"best true rank (1 + #archs strictly better, / n) among the predicted top {k} %",
-             False, _fn(best_rank_at, k_percent=k), _rank(k, worst=False), kind="top-k") for k in TOP_PERCENTS),
+             False, _fn(best_rank_at, k_percent=k), _rank(k, worst=False), kind="top-k", max_type=True) for k in TOP_PERCENTS),
     *(Metric(f"wr_at_{k}", f"WR@{k}%", f"worst true rank (1 + #archs strictly better, / n) among the predicted top {k} %",
-             False, _fn(worst_rank_at, k_percent=k), _rank(k, worst=True), kind="top-k") for k in TOP_PERCENTS),
+             False, _fn(worst_rank_at, k_percent=k), _rank(k, worst=True), kind="top-k", max_type=True) for k in TOP_PERCENTS),
     *(Metric(f"top{k}_regret", f"top-{k} regret",
              f"best GT accuracy minus the best GT accuracy among the predicted top {k}, in points", False,
-             _fn(topk_regret, k=k), _regret(k), unit="pp", kind="top-k") for k in REGRET_KS),
+             _fn(topk_regret, k=k), _regret(k), unit="pp", kind="top-k", max_type=True) for k in REGRET_KS),
 )
 """The top-K metrics, in display order."""
 

@@ -48,7 +48,8 @@ def configured_baselines(value: str | None = None) -> list[str]:
 def cache_path(store_root: Path, bench: Benchmark, name: str, batch: int, seed: int) -> Path:
     proxy = get_proxy(name)
     size = batch if proxy.needs_data else 0
-    return Path(store_root) / CACHE_DIR / f"{bench.name}-v{bench.version}" / f"{proxy.name}-b{size}-s{seed}.csv"
+    version = getattr(bench, "version", 1)  # a plugin benchmark object may predate versions
+    return Path(store_root) / CACHE_DIR / f"{bench.name}-v{version}" / f"{proxy.name}-b{size}-s{seed}.csv"
 
 
 def cached_gt_values(store_root: Path, bench: Benchmark, name: str, *, batch: int = DEFAULT_BATCH, seed: int = 0,
@@ -86,26 +87,42 @@ def _read_any(path: Path) -> dict[str, float]:
     return {a: v[0] for a, v in ValuesFile(path, names, {k: v for k, v in config.items() if k != "proxies"}).read().items()}
 
 
+def cached_split_scores(store_root: Path, bench: Benchmark, split: str, names: list[str] | None = None, *,
+                        batch: int = DEFAULT_BATCH, seed: int = 0, progress: ProgressArg = None,
+                        compute: bool = True, board: bool = False) -> list[tuple[Any, np.ndarray]]:
+    """``(proxy, scores)`` per baseline proxy on ``split``'s GT archs: scores where higher is better, undefined values
+    ranked last (:func:`ranked_scores`). With ``compute=False`` a proxy whose cache is not complete is left out.
+    ``board``: for a board, which has its own #params row: the ``params`` proxy is left out."""
+    gt = bench.ground_truth()
+    idx = gt.split_indices(split)
+    out = []
+    for name in configured_baselines() if names is None else names:
+        proxy = get_proxy(name)
+        if board and proxy.name == "params":
+            continue
+        values = cached_gt_values(store_root, bench, name, batch=batch, seed=seed, progress=progress, compute=compute)
+        if values is not None:
+            out.append((proxy, ranked_scores(values[idx], proxy.direction)[0]))
+    return out
+
+
 def reference_rows(store_root: Path, bench: Benchmark, split: str = "dev", names: list[str] | None = None, *,
                    metrics: tuple[str, ...] = ("kendall_tau", "spearman"), batch: int = DEFAULT_BATCH, seed: int = 0,
-                   progress: ProgressArg = None, compute: bool = True) -> list[dict[str, Any]]:
+                   progress: ProgressArg = None, compute: bool = True, board: bool = False) -> list[dict[str, Any]]:
     """One reference row per baseline proxy: ``{"name", "title", "reference", "data", "n_archs", "metrics"}``.
 
     Metrics are those of the proxy's scores (``direction * value``, undefined ones ranked last) against the GT's
     seed means on ``split``, as a submission's are (pass a board's own metric names, e.g. its ``ROW_METRICS``).
-    With ``compute=False`` a proxy whose cache is not complete is left out instead of computed.
+    With ``compute=False`` a proxy whose cache is not complete is left out instead of computed; ``board``: as in
+    :func:`cached_split_scores`.
     """
     from harness.metrics import compute_metrics
 
     gt = bench.ground_truth()
     idx = gt.split_indices(split)
     rows = []
-    for name in configured_baselines() if names is None else names:
-        proxy = get_proxy(name)
-        values = cached_gt_values(store_root, bench, name, batch=batch, seed=seed, progress=progress, compute=compute)
-        if values is None:
-            continue
-        scores, _ = ranked_scores(values[idx], proxy.direction)
+    for proxy, scores in cached_split_scores(store_root, bench, split, names, batch=batch, seed=seed,
+                                             progress=progress, compute=compute, board=board):
         values_on = compute_metrics(scores, gt.seed_mean[idx], np.asarray(gt.params)[idx], list(metrics))
         rows.append({"name": proxy.name, "title": proxy.title, "reference": proxy.reference,
                      "data": proxy.data_label, "n_archs": int(len(idx)), "metrics": values_on})

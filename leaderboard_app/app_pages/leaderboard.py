@@ -29,7 +29,8 @@ with controls[3]:
 
 st.caption("Shaded rows are references, not submissions: the **GT noise ceiling** (the split-half agreement: two halves of "
            "the GT seeds scored against each other; not an upper bound, a perfect predictor of expected accuracy scores "
-           "higher against the full seed mean) and the **#params baseline** (rank by parameter count). "
+           "higher against the full seed mean), the **#params baseline** (rank by parameter count) and the benchmark's "
+           "**zero-cost proxies** at initialisation, where the host computed them (`nas-harness baselines`). "
            "CI of a run: 95 % bootstrap interval over the GT archs; of a seed group: over training seeds and GT archs.")
 benchmarks = loaded.benchmarks()
 if not benchmarks:
@@ -44,8 +45,10 @@ for bench in benchmarks:
     for version, runs in tables.by_version(all_runs, info.version):
         older = info.version is not None and version != info.version
         label = f"v{version}"
+        proxies = [] if older else data.proxy_rows(ctx, bench, split, shown or [primary])
         frame = tables.leaderboard_frame(runs, split=split, sort_metric=sort_metric, metrics=shown or [primary],
-                                         per_submission=per_sub, current_gt_hash=info.gt_hash, current_version=info.version)
+                                         per_submission=per_sub, current_gt_hash=info.gt_hash, current_version=info.version,
+                                         proxy_rows=proxies)
         st.subheader(f"{bench} {label}" + (f" (older version; the benchmark is now v{info.version})" if older else ""))
         if older:
             st.caption(f":orange[Runs of {label}, ranked among themselves only, with the values stored when they were scored "
