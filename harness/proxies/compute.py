@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -192,27 +192,29 @@ def compute_values(
 CHUNK = 8  # archs per task handed to a worker process
 
 
-def _chunk(args: tuple) -> list[tuple[str, list[float]]]:
+def chunk_runner(setup: tuple) -> Callable[[list[str]], list[tuple[str, list[float]]]]:
+    """A proxy worker's ``run(archs)`` (:class:`harness.workerpool.WorkerPool`: a process of its own, one thread)."""
     import torch
 
-    proxies, space, archs, batch, seed = args
+    proxies, space, batch, seed = setup
     torch.set_num_threads(1)
-    return [(a, arch_values(proxies, space, a, batch, seed)) for a in archs]
+    return lambda archs: [(a, arch_values(proxies, space, a, batch, seed)) for a in archs]
 
 
 def _results(proxies: Sequence[Proxy], space: SearchSpace, todo: list[str], batch: ProxyBatch, seed: int,
              workers: int) -> Iterator[tuple[str, list[float]]]:
-    """(arch, values) for every arch of ``todo``, in order; computed here or by ``workers`` spawned processes."""
+    """(arch, values) for every arch of ``todo``: in order here, or in completion order from ``workers`` worker
+    processes started as their own program (never a re-import of the caller's script)."""
     if workers == 1 or len(todo) <= CHUNK:
         for arch in todo:
             yield arch, arch_values(proxies, space, arch, batch, seed)
         return
-    import multiprocessing as mp
+    from harness.workerpool import WorkerPool
 
-    tasks = [(list(proxies), space, todo[i:i + CHUNK], batch, seed) for i in range(0, len(todo), CHUNK)]
-    with mp.get_context("spawn").Pool(workers) as pool:
-        for rows in pool.imap(_chunk, tasks):
-            yield from rows
+    pool = WorkerPool("harness.proxies.compute:chunk_runner", (list(proxies), space, batch, seed), workers,
+                      what="proxy worker")
+    for rows in pool.run(todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)):
+        yield from rows
 
 
 def ranked_scores(values: np.ndarray, direction: int) -> tuple[np.ndarray, int]:
