@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -86,20 +87,28 @@ def _blob(at: AppTest) -> bytes:
     return b"\n".join(parts)
 
 
+def participant_pages(at: AppTest, pages: list[str], token: str, heading: str) -> Iterator[str]:
+    """Each of ``pages`` as a participant sees it: run (no exception), on My submissions with the team's token
+    entered, its heading shown and the hidden final phase's board withheld; yields the page after its run."""
+    for page in pages:
+        at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+        if page.endswith("my_submissions.py"):
+            at.text_input(key="my_token").input(token).run()
+            assert not at.exception
+            assert any(heading in s.value for s in at.subheader)
+            assert any("Hidden until the host reveals it" in c.value for c in at.caption)
+        yield page
+
+
 def test_blind_phase_no_hidden_value_on_any_page_for_a_participant(world: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _app(world, monkeypatch)
     at.run()
     seen, numbers = b"", set()
-    for page in PAGES[3:]:  # the general pages are the host's with a challenge hosted (tests/test_integrity_views.py)
-        at.switch_page(page)
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
+    # the general pages are the host's with a challenge hosted (tests/test_integrity_views.py)
+    for page in participant_pages(at, PAGES[3:], world["tokens"]["Alpha"], "Team Alpha"):
         if page.endswith("my_submissions.py"):
-            at.text_input(key="my_token").input(world["tokens"]["Alpha"]).run()
-            assert not at.exception
-            assert any("Team Alpha" in s.value for s in at.subheader)
             assert any("left today" in c.value for c in at.caption)
-            assert any("Hidden until the host reveals it" in c.value for c in at.caption)
             frames = [df.value for df in at.dataframe]
             assert frames and "test score" not in frames[0].columns and len(frames[0]) == 2
         seen += _blob(at)

@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 from challenge_helpers import predictions_folder, write_challenge
 from harness.challenge import ChallengeError, intake, open_challenge, views, worker
 from leaderboard_app import settings
+from test_challenge_app import participant_pages
 
 APP_DIR = Path(__file__).resolve().parents[1] / "leaderboard_app"
 GENERAL_PAGES = ["app_pages/leaderboard.py", "app_pages/submission.py", "app_pages/compare.py"]
@@ -105,14 +106,7 @@ def test_every_page_in_public_mode_shows_nothing_of_another_team(world: dict, mo
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     blob = _blob(at)
-    for page in CHALLENGE_PAGES:
-        at.switch_page(page).run()
-        assert not at.exception, [e.value for e in at.exception]
-        if page.endswith("my_submissions.py"):
-            at.text_input(key="my_token").input(world["tokens"]["Alpha"]).run()
-            assert not at.exception
-            assert any("Alpha" in s.value for s in at.subheader)
-            assert any("Hidden until the host reveals it" in c.value for c in at.caption)
+    for _page in participant_pages(at, CHALLENGE_PAGES, world["tokens"]["Alpha"], "Alpha"):
         blob += _blob(at)
     for page in GENERAL_PAGES:  # not offered in the navigation; each refuses on its own too
         page_at = AppTest.from_file(str(APP_DIR / page), default_timeout=120)
