@@ -54,7 +54,7 @@ class Host:
     def open_phase(self) -> Phase:
         """The phase taking uploads now, or a one-line ChallengeError saying why none does."""
         phase = self.challenge.open_phase(self.clock())
-        if phase is not None and self.accepting_phase() is None:
+        if phase is not None and phase.name in self.queue.revealed(self.name):
             raise ChallengeError(f"phase {phase.name} of challenge {self.name} was revealed; it takes no more submissions")
         if phase is None:
             upcoming = [p for p in self.challenge.phases if p.start_s > self.clock()]
