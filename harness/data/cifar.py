@@ -207,12 +207,20 @@ def batch_arrays(entry: dict, path: Path, what: str, label_key: str, image_size:
     return data.reshape(-1, 3, image_size, image_size), labels
 
 
-def read_part(ds: PickleDataset, folder: Path, files: Sequence[tuple[str, str]]) -> ImageArrays:
-    """Concatenate the batches ``files`` of ``ds`` from ``folder``, checking the label range."""
+def read_part(ds: PickleDataset, folder: Path, files: Sequence[tuple[str, str]], per_file: int | None = None) -> ImageArrays:
+    """Concatenate the batches ``files`` of ``ds`` from ``folder``, checking the label range.
+
+    ``per_file`` keeps the first that many images of every file: why per file rather than a total is that the
+    complete files and a copy cut to their first rows then give the same images (see the ``-mini`` benchmarks).
+    """
     xs, ys = [], []
     for name, _ in files:
         path = folder / name
         x, y = batch_arrays(load_batch(path, ds.name), path, ds.name, ds.label_key, ds.image_size)
+        if per_file is not None:
+            if len(x) < per_file:
+                raise DataError(f"{ds.name} file {path} holds {len(x)} images; this benchmark reads the first {per_file}")
+            x, y = x[:per_file], y[:per_file]
         if y.size and (y.min() < 0 or y.max() >= ds.num_classes):
             raise DataError(f"{ds.name} file {path}: labels outside 0..{ds.num_classes - 1}")
         xs.append(x)
@@ -222,11 +230,13 @@ def read_part(ds: PickleDataset, folder: Path, files: Sequence[tuple[str, str]])
 
 # --------------------------------------------------------------------------------------------- public
 def read_cifar(
-    dataset: str, root: str | os.PathLike[str] | None = None, *, verify: bool | None = None
+    dataset: str, root: str | os.PathLike[str] | None = None, *, verify: bool | None = None,
+    per_file: int | None = None,
 ) -> tuple[ImageArrays, ImageArrays]:
     """``(train, test)`` of ``dataset`` ("cifar10" or "cifar100") from ``root`` (default: the data directory).
 
-    ``verify`` None follows ``$NAS_HARNESS_VERIFY_CHECKSUMS`` (on unless set to 0).
+    ``verify`` None follows ``$NAS_HARNESS_VERIFY_CHECKSUMS`` (on unless set to 0); ``per_file`` keeps the first
+    that many images of every file (:func:`read_part`).
     """
     try:
         ds = DATASETS[dataset]
@@ -235,7 +245,7 @@ def read_cifar(
     folder = locate(ds, root)
     if verify_default() if verify is None else verify:
         verify_files(ds, folder, ds.all_files)
-    return read_part(ds, folder, ds.train_files), read_part(ds, folder, ds.test_files)
+    return read_part(ds, folder, ds.train_files, per_file), read_part(ds, folder, ds.test_files, per_file)
 
 
 Root = str | os.PathLike[str] | None

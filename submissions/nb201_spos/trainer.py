@@ -2,7 +2,7 @@
 
 Every step trains one arch drawn uniformly from the 15,625 (each edge's op independently uniform over the 5 ops,
 ``none`` included) on one mini-batch, with the harness's reference supernet (one weight set per cell, edge and op).
-SGD with Nesterov momentum, cosine learning-rate decay over the budget's epochs, random-crop + flip augmentation.
+SGD with Nesterov momentum, cosine learning-rate decay over the budget (epochs or wall clock, whichever binds), random-crop + flip augmentation.
 Training stops early, with the weights kept, at the harness's deadline (``ctx.time_left()``).
 
 Context used (``train(ctx) -> nn.Module``): ``space``, ``train_x``, ``train_y``, ``new_supernet()``,
@@ -55,6 +55,19 @@ def stop_time(ctx) -> float:  # noqa: ANN001 - the harness's trainer context
     return time.monotonic() + TIME_FRACTION * float(seconds) if seconds else math.inf
 
 
+def budget_fraction(step: int, total: int, started: float, deadline: float) -> float:
+    """How much of the budget is spent: steps or wall clock, whichever binds (so the cosine decay reaches zero
+    at the deadline too, when the clock stops training before the epochs are done)."""
+    clock = (time.monotonic() - started) / (deadline - started) if math.isfinite(deadline) else 0.0
+    return min(1.0, max(step / total, clock))
+
+
+def set_lr(opt: torch.optim.Optimizer, fraction: float) -> None:
+    """Cosine decay from LR to 0 over the budget fraction."""
+    for group in opt.param_groups:
+        group["lr"] = 0.5 * LR * (1.0 + math.cos(math.pi * fraction))
+
+
 def train(ctx) -> nn.Module:  # noqa: ANN001 - the harness's trainer context
     torch.manual_seed(ctx.seed)
     gen = torch.Generator().manual_seed(ctx.seed)
@@ -65,8 +78,7 @@ def train(ctx) -> nn.Module:  # noqa: ANN001 - the harness's trainer context
     steps_per_epoch = max(1, math.ceil(n / BATCH_SIZE))
     total = max(1, int(ctx.budget.epochs)) * steps_per_epoch
     opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY, nesterov=True)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
-    deadline = stop_time(ctx)
+    started, deadline = time.monotonic(), stop_time(ctx)
     report_every = max(1, total // 100)
     net.train()
     step = 0
@@ -81,8 +93,8 @@ def train(ctx) -> nn.Module:  # noqa: ANN001 - the harness's trainer context
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), GRAD_CLIP)
             opt.step()
-            sched.step()
             step += 1
+            set_lr(opt, budget_fraction(step, total, started, deadline))
             if step % report_every == 0 or step == total:
                 ctx.progress(step / total, f"step {step}/{total} loss {loss.item():.3f}")
             if step >= total or time.monotonic() >= deadline:

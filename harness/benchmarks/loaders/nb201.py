@@ -131,12 +131,30 @@ def _verify(bench: BenchmarkLike) -> bool:
     return bool(bench.data.get("verify_checksums", True)) and verify_default()
 
 
+def _check_splits_hash(bench: BenchmarkLike, splits: DataSplits) -> DataSplits:
+    """Spec ``[data] splits_sha256``: the hash of exactly the images, labels and cuts the benchmark uses.
+
+    Why: a benchmark that reads only the first rows of each file (``per_file``) must give the same splits from the
+    complete files and from a copy cut short, so the md5 of whole files cannot identify its data; this hash can.
+    """
+    expected = bench.data.get("splits_sha256")
+    if expected and splits.data_hash != expected:
+        raise DataError(
+            f"benchmark {bench.name}: the images under {_data_root(bench)} are not this benchmark's "
+            f"(splits hash {splits.data_hash[:12]}…, the spec says {str(expected)[:12]}…)"
+        )
+    splits.meta["splits_hash_verified"] = bool(expected)
+    return splits
+
+
 def _cifar_data(name: str, ds: PickleDataset):  # noqa: ANN202 - returns a DataLoader
     def load(bench: BenchmarkLike) -> DataSplits:
         verify = _verify(bench)
-        train, test = read_cifar(name, _data_root(bench), verify=verify)
-        meta = {"checksums_verified": verify}
-        return image_splits(train, test, ds, num_classes=ds.num_classes, meta=meta, **_split_options(bench))
+        per_file = bench.data.get("per_file")
+        train, test = read_cifar(name, _data_root(bench), verify=verify, per_file=per_file)
+        meta = {"checksums_verified": verify, **({"per_file": per_file} if per_file else {})}
+        splits = image_splits(train, test, ds, num_classes=ds.num_classes, meta=meta, **_split_options(bench))
+        return _check_splits_hash(bench, splits)
 
     return load
 
@@ -150,10 +168,12 @@ def _imagenet16_data(bench: BenchmarkLike) -> DataSplits:
 
 
 IMAGE_OPTIONS: dict[str, Any] = {"dir": str, "verify_checksums": bool}
-register_kind("data", "cifar10", _cifar_data("cifar10", CIFAR10), options=IMAGE_OPTIONS,
-              doc="CIFAR-10 python batches under the data directory (`dir`, md5-checked unless `verify_checksums = false`)")
-register_kind("data", "cifar100", _cifar_data("cifar100", CIFAR100), options=IMAGE_OPTIONS,
-              doc="CIFAR-100 python files under the data directory (`dir`, md5-checked)")
+CIFAR_OPTIONS: dict[str, Any] = IMAGE_OPTIONS | {"per_file": int, "splits_sha256": str}
+register_kind("data", "cifar10", _cifar_data("cifar10", CIFAR10), options=CIFAR_OPTIONS,
+              doc="CIFAR-10 python batches under the data directory (`dir`, md5-checked unless `verify_checksums = false`; "
+                  "`per_file`: the first N images of every file; `splits_sha256`: the hash the cut splits must have)")
+register_kind("data", "cifar100", _cifar_data("cifar100", CIFAR100), options=CIFAR_OPTIONS,
+              doc="CIFAR-100 python files under the data directory (`dir`, md5-checked; `per_file`, `splits_sha256` as cifar10)")
 register_kind("data", "imagenet16-120", _imagenet16_data, options=IMAGE_OPTIONS | {"num_classes": int},
               doc="ImageNet16 batches under the data directory, the first `num_classes` (120) classes")
 
@@ -169,6 +189,27 @@ def _archset_nb201(bench: BenchmarkLike) -> list[str]:
 
 register_kind("archset", "nb201-all", _archset_nb201, options={"size": int},
               doc="all archs of the space in its own order (`space.archs()`, e.g. NAS-Bench-201's index order); no file")
+
+
+def _archset_nb201_classes(bench: BenchmarkLike) -> list[str]:
+    """A seeded sample of ``size`` isomorphism classes, each as its lowest-index arch, in NAS-Bench-201 index order.
+
+    Why classes rather than archs: two isomorphs are one network measured twice, so a sample of archs would spend
+    evaluations on duplicates and, split by arch, leak dev into test; one arch per class avoids both.
+    """
+    archs = bench.space.archs()  # type: ignore[attr-defined]
+    classes = isomorphism_classes(archs)
+    ids, first = np.unique(classes, return_index=True)
+    size = int(bench.archset["size"])
+    if not 0 < size <= ids.size:
+        raise DataError(f"benchmark {bench.name}: [archset] size must lie in 1..{ids.size} (isomorphism classes)")
+    rng = np.random.default_rng(int(bench.archset.get("seed", 0)))
+    chosen = np.sort(first[rng.choice(ids.size, size=size, replace=False)])
+    return [archs[i] for i in chosen]
+
+
+register_kind("archset", "nb201-classes", _archset_nb201_classes, options={"size": int, "seed": int}, required=("size",),
+              doc="a seeded sample of `size` NB201 isomorphism classes, one arch each (its lowest index); no file")
 
 
 # ------------------------------------------------------------------------------------------------ GT
@@ -211,6 +252,8 @@ def _gt_nb201_csv(bench: BenchmarkLike) -> GroundTruth:
     space = bench.space
     archs, acc = read_accuracy_csv(path, column, space.canonical)
     position = {a: i for i, a in enumerate(load_archset(bench))}
+    if bool(spec.get("subset", False)):
+        archs, acc = _class_means_of_archset(archs, acc, position, path)
     index = np.empty(len(archs), dtype=np.int64)
     for i, arch in enumerate(archs):
         if arch not in position:
@@ -239,9 +282,26 @@ def _gt_nb201_csv(bench: BenchmarkLike) -> GroundTruth:
         "seeds": "one column: NAS-Bench-201's mean over its trained seeds (per-seed values not in the file)",
         "noise_ceiling": NOISE_CEILING_NOTE,
         "isomorphs": ("dev/test split by isomorphism class (no class in both); the bootstrap resamples classes"
-                      + ("; one arch per class, its GT the class mean" if spec.get("deisomorphise") else "")),
+                      + ("; one arch per class, its GT the class mean"
+                         if spec.get("deisomorphise") or spec.get("subset") else "")),
     }
     return released_gt(space, archs, acc_arr, splits, index, attrs, clusters=classes)
+
+
+def _class_means_of_archset(archs: list[str], acc: np.ndarray, position: dict[str, int], path: Path
+                            ) -> tuple[list[str], np.ndarray]:
+    """GT option ``subset``: the arch set is a sample of one arch per isomorphism class (``nb201-classes``); each
+    of its archs gets the mean accuracy of its whole class in the CSV (the class's archs differ by training noise
+    only), and the CSV's other rows are dropped."""
+    classes = isomorphism_classes(archs)
+    ids, inverse = np.unique(classes, return_inverse=True)
+    sums = np.bincount(inverse, weights=acc, minlength=ids.size)
+    means = sums / np.bincount(inverse, minlength=ids.size)
+    keep = [i for i, a in enumerate(archs) if a in position]
+    missing = len(position) - len({archs[i] for i in keep})
+    if missing:
+        raise GroundTruthError(f"{path}: {missing} archs of the arch set have no row")
+    return [archs[i] for i in keep], means[inverse[keep]]
 
 
 def split_by_class(classes: np.ndarray, test_fraction: float, seed: int) -> dict[str, np.ndarray]:
@@ -271,6 +331,7 @@ def _one_per_class(archs: list[str], acc: np.ndarray, index: np.ndarray, classes
 
 
 register_kind("gt", "nb201-csv", _gt_nb201_csv,
-              options=GT_SPLIT_OPTIONS | {"file": str, "user_data": bool, "column": str, "epochs": int, "deisomorphise": bool},
+              options=GT_SPLIT_OPTIONS | {"file": str, "user_data": bool, "column": str, "epochs": int, "deisomorphise": bool,
+                                           "subset": bool},
               required=("file", "column"), doc="one accuracy column (in %) of a CSV with an `ArchitectureString` column")
 
