@@ -147,7 +147,7 @@ def report(ns: argparse.Namespace) -> None:
                 pub = PUBLISHED[bench_name].get(name)
                 rows.append((bench_name, name, pub, rho, lo, hi, len(archs), n_nan))
     print("| benchmark | proxy | published ρ (abs) | measured ρ | 95% CI (bootstrap over archs) | n archs | NaN | Δ (abs) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for b, name, pub, rho, lo, hi, n, n_nan in rows:
         delta = "" if pub is None else f"{abs(abs(rho) - pub):.3f}"
         print(f"| {b} | {name} | {'' if pub is None else f'{pub:.3f}'} | {rho:.3f} | [{lo:.3f}, {hi:.3f}] | {n} | {n_nan} | {delta} |")

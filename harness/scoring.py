@@ -155,8 +155,9 @@ def effective_hparams(sub: Any, opts: ScoreOptions) -> dict[str, Any]:
 def training_record(bench: Benchmark, sub: Any, opts: ScoreOptions, output: Any) -> dict[str, Any]:
     """How a trainer run trained, stored with it: hyper-parameters (and which were overridden), the budget's
     epochs, the epochs asked (``--epochs``) and trained (as its context counted them: None when it did not use
-    ``ctx.batches`` nor set ``ctx.epochs_trained``). ``off_budget`` when it was asked for other epochs than the
-    budget's or trained fewer than asked: such a run is never ranked beside budget runs."""
+    ``ctx.batches`` nor set ``ctx.epochs_trained``), and the sandbox's torch threads (a wall-clock budget buys more
+    steps with more threads). ``off_budget`` when it was asked for other epochs than the budget's or trained fewer
+    than asked: such a run is never ranked beside budget runs."""
     budget_epochs = int(bench.budget.epochs)
     asked = budget_epochs if opts.epochs is None else int(opts.epochs)
     trained = output.epochs if output is not None and output.epochs else None
@@ -165,8 +166,11 @@ def training_record(bench: Benchmark, sub: Any, opts: ScoreOptions, output: Any)
         reasons.append(f"--epochs {asked} (the budget is {budget_epochs})")
     if trained is not None and trained < asked:
         reasons.append(f"trained {trained} of {asked} epochs")
+    from harness.submission.handle import default_threads
+
     return {"hparams": effective_hparams(sub, opts), "overrides": dict(opts.hparams), "budget_epochs": budget_epochs,
-            "epochs_asked": asked, "epochs": trained, "off_budget": bool(reasons), "off_budget_why": "; ".join(reasons)}
+            "epochs_asked": asked, "epochs": trained, "off_budget": bool(reasons), "off_budget_why": "; ".join(reasons),
+            "sandbox_threads": default_threads()}
 
 
 def _keep_output(store: ResultStore, run_id: str, bench: Benchmark, sub: Any, opts: ScoreOptions, output: Any) -> None:

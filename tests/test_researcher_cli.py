@@ -4,6 +4,7 @@ kept with the run, hyper-parameters, sweeps, quick debug runs, on the tiny bench
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -153,6 +154,7 @@ def test_a_trainer_short_of_the_budget_is_recorded_so(tiny_env: dict[str, str], 
     run = score_submission(sub, store, ScoreOptions(gt_only=True, progress=False, n_boot=50, epochs=3))
     t = store.run_training(run.run_id)
     assert t["epochs"] == 2 and t["off_budget"] and "trained 2 of 3 epochs" in t["off_budget_why"]
+    assert t["sandbox_threads"] == int(os.environ.get("NAS_HARNESS_SANDBOX_THREADS", "1"))
     assert store.leaderboard("tiny-w20", primary="kendall_tau") == []
 
 
