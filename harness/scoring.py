@@ -166,11 +166,11 @@ def training_record(bench: Benchmark, sub: Any, opts: ScoreOptions, output: Any)
         reasons.append(f"--epochs {asked} (the budget is {budget_epochs})")
     if trained is not None and trained < asked:
         reasons.append(f"trained {trained} of {asked} epochs")
-    from harness.submission.handle import default_threads
+    from harness.config import sandbox_threads
 
     return {"hparams": effective_hparams(sub, opts), "overrides": dict(opts.hparams), "budget_epochs": budget_epochs,
             "epochs_asked": asked, "epochs": trained, "off_budget": bool(reasons), "off_budget_why": "; ".join(reasons),
-            "sandbox_threads": default_threads()}
+            "sandbox_threads": sandbox_threads()}
 
 
 def _keep_output(store: ResultStore, run_id: str, bench: Benchmark, sub: Any, opts: ScoreOptions, output: Any) -> None:

@@ -45,17 +45,10 @@ def _plain(value: object) -> str:
 
 
 def default_threads() -> int:
-    """Torch threads of a sandbox: 1 unless ``$NAS_HARNESS_SANDBOX_THREADS`` says otherwise.
+    """Torch threads of a sandbox (:func:`harness.config.sandbox_threads`)."""
+    from harness.config import sandbox_threads
 
-    Why one: every trainer then gets the same compute whatever the machine (the budget is wall clock), and on a
-    small shared machine OpenMP threads that wait for a busy core make small networks 10-100x slower.
-    """
-    import os
-
-    try:
-        return max(1, int(os.environ.get("NAS_HARNESS_SANDBOX_THREADS", "1")))
-    except ValueError:
-        return 1
+    return sandbox_threads()
 
 
 class SubnetModuleHandle:
