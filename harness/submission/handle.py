@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from harness.config import sandbox_threads
 from harness.errors import SubmissionError
 from harness.progress import ProgressCallback, fractions
 from harness.submission.isolation import run_job
@@ -42,13 +43,6 @@ def _plain(value: object) -> str:
     from harness.submission.text import printable
 
     return printable(value, 60)
-
-
-def default_threads() -> int:
-    """Torch threads of a sandbox (:func:`harness.config.sandbox_threads`)."""
-    from harness.config import sandbox_threads
-
-    return sandbox_threads()
 
 
 class SubnetModuleHandle:
@@ -163,7 +157,7 @@ class SubnetModuleHandle:
                 "eval_batch_size": int(eval_batch_size),
                 "device": device,
                 "seed": int(seed),
-                "threads": threads or default_threads(),
+                "threads": threads or sandbox_threads(),
             }
             policy = make_policy(self.submission_dir, work, cuda=device.startswith("cuda"))
             outcome = run_job(

@@ -20,7 +20,8 @@ import torch
 from harness.errors import SubmissionError
 from harness.progress import ProgressCallback, fractions
 from harness.submission.torch_file import expected_state_bytes, safe_torch_load
-from harness.submission.handle import SubnetModuleHandle, default_threads
+from harness.config import sandbox_threads
+from harness.submission.handle import SubnetModuleHandle
 from harness.submission.isolation import run_job
 from harness.submission.job import TrainerOutput, make_scratch, remove_tree
 from harness.submission.launcher import isolation_mode
@@ -89,7 +90,7 @@ def run_trainer(
             "deadline": started + float(budget.seconds) - min(SAVE_RESERVE_S, 0.1 * float(budget.seconds)),
             "device": device,
             "seed": int(seed),
-            "threads": threads or default_threads(),
+            "threads": threads or sandbox_threads(),
             "hparams": dict(sub.manifest.hparams if hparams is None else hparams),
         }
         outcome = run_job(

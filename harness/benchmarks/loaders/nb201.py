@@ -293,15 +293,20 @@ def _class_means_of_archset(archs: list[str], acc: np.ndarray, position: dict[st
     """GT option ``subset``: the arch set is a sample of one arch per isomorphism class (``nb201-classes``); each
     of its archs gets the mean accuracy of its whole class in the CSV (the class's archs differ by training noise
     only), and the CSV's other rows are dropped."""
-    classes = isomorphism_classes(archs)
-    ids, inverse = np.unique(classes, return_inverse=True)
-    sums = np.bincount(inverse, weights=acc, minlength=ids.size)
-    means = sums / np.bincount(inverse, minlength=ids.size)
+    inverse, means = class_means(isomorphism_classes(archs), acc[:, None])
     keep = [i for i, a in enumerate(archs) if a in position]
     missing = len(position) - len({archs[i] for i in keep})
     if missing:
         raise GroundTruthError(f"{path}: {missing} archs of the arch set have no row")
-    return [archs[i] for i in keep], means[inverse[keep]]
+    return [archs[i] for i in keep], means[inverse[keep], 0]
+
+
+def class_means(classes: np.ndarray, acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(inverse, means)``: each arch's class position, and the mean of ``acc`` (archs × columns) per class."""
+    ids, inverse = np.unique(classes, return_inverse=True)
+    sums = np.zeros((ids.size, acc.shape[1]))
+    np.add.at(sums, inverse, acc)
+    return inverse, sums / np.bincount(inverse, minlength=ids.size)[:, None]
 
 
 def split_by_class(classes: np.ndarray, test_fraction: float, seed: int) -> dict[str, np.ndarray]:
@@ -322,10 +327,8 @@ def _one_per_class(archs: list[str], acc: np.ndarray, index: np.ndarray, classes
                    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
     """The de-isomorphised set (as aw_nas evaluates NB201): one arch per class, the one with the lowest
     NAS-Bench-201 index, its GT the mean accuracy of the class's archs (their differences are training noise)."""
-    ids, first, inverse = np.unique(classes, return_index=True, return_inverse=True)
-    sums = np.zeros((ids.size, acc.shape[1]))
-    np.add.at(sums, inverse, acc)
-    mean = sums / np.bincount(inverse, minlength=ids.size)[:, None]
+    _, first = np.unique(classes, return_index=True)
+    inverse, mean = class_means(classes, acc)
     keep = np.sort(first)  # archs are in index order, so the first of a class has its lowest index
     return [archs[i] for i in keep], mean[inverse[keep]], index[keep], classes[keep]
 
